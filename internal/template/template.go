@@ -1,0 +1,269 @@
+// Package template reads the SAM template (template.yaml), the one source of
+// the table's schema, the functions and their routes. Tests create the
+// DynamoDB Local table from it, the local stack routes by it, and a test
+// checks it against the routes the code serves.
+package template
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/integration-hub/hub/internal/storage"
+)
+
+// FileName is the template's name at the repository root.
+const FileName = "template.yaml"
+
+// Template is what the hub's code needs to know of template.yaml.
+type Template struct {
+	Table     Table
+	Functions []Function
+	// Authorizer is the logical id of the HTTP API's default authorizer's
+	// function, or "" when the API has none.
+	Authorizer string
+	// AuthorizerCacheSeconds is the authorizer's result TTL.
+	AuthorizerCacheSeconds int
+}
+
+// Table is the DynamoDB table resource.
+type Table struct {
+	LogicalID string
+	Schema    storage.Schema
+	// StreamView is the StreamSpecification's StreamViewType.
+	StreamView string
+	// EventFilter is the notifier's stream event filter pattern (JSON).
+	EventFilter string
+}
+
+// Function is one AWS::Serverless::Function.
+type Function struct {
+	LogicalID string
+	// Name is the folder under functions/ (from CodeUri).
+	Name   string
+	Routes []Route
+	// Policies are the SAM policy template names the function is granted.
+	Policies []string
+
+	streamFilters []string
+}
+
+// Route is an HttpApi event of a function.
+type Route struct {
+	Method string
+	Path   string
+	// Public routes have Auth: {Authorizer: NONE}.
+	Public bool
+}
+
+// Key is the API Gateway route key, "GET /users/{id}".
+func (r Route) Key() string { return r.Method + " " + r.Path }
+
+// Find walks up from the working directory to the template, so tests in any
+// package and the local stack started from the repository find it.
+func Find() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, FileName)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("template: %s not found above the working directory", FileName)
+		}
+		dir = parent
+	}
+}
+
+// Load finds and parses the template.
+func Load() (*Template, error) {
+	p, err := Find()
+	if err != nil {
+		return nil, err
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(b)
+}
+
+// Parse reads a SAM template. CloudFormation's short-form tags (!Ref, !GetAtt)
+// are kept as node tags and never needed here.
+func Parse(b []byte) (*Template, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return nil, fmt.Errorf("template: %w", err)
+	}
+	if len(root.Content) == 0 {
+		return nil, errors.New("template: empty document")
+	}
+	doc := root.Content[0]
+	resources := child(doc, "Resources")
+	if resources == nil {
+		return nil, errors.New("template: no Resources")
+	}
+	t := &Template{}
+	var tableFound bool
+	for i := 0; i+1 < len(resources.Content); i += 2 {
+		id, res := resources.Content[i].Value, resources.Content[i+1]
+		props := child(res, "Properties")
+		switch scalar(child(res, "Type")) {
+		case "AWS::DynamoDB::Table":
+			if tableFound {
+				return nil, errors.New("template: more than one table; the hub uses one")
+			}
+			tableFound = true
+			tbl, err := parseTable(id, props)
+			if err != nil {
+				return nil, err
+			}
+			t.Table = tbl
+		case "AWS::Serverless::Function":
+			fn, err := parseFunction(id, props)
+			if err != nil {
+				return nil, err
+			}
+			t.Functions = append(t.Functions, fn)
+		case "AWS::Serverless::HttpApi":
+			auth := child(props, "Auth")
+			name := scalar(child(auth, "DefaultAuthorizer"))
+			if name == "" {
+				continue
+			}
+			a := child(child(auth, "Authorizers"), name)
+			arn := child(a, "FunctionArn")
+			// !GetAtt Fn.Arn
+			t.Authorizer, _, _ = strings.Cut(arn.Value, ".")
+			fmt.Sscan(scalar(child(a, "AuthorizerResultTtlInSeconds")), &t.AuthorizerCacheSeconds)
+		}
+	}
+	if !tableFound {
+		return nil, errors.New("template: no AWS::DynamoDB::Table")
+	}
+	for i := range t.Functions {
+		for _, ev := range t.Functions[i].streamFilters {
+			t.Table.EventFilter = ev
+		}
+	}
+	sort.Slice(t.Functions, func(i, j int) bool { return t.Functions[i].Name < t.Functions[j].Name })
+	return t, nil
+}
+
+func parseTable(id string, props *yaml.Node) (Table, error) {
+	tbl := Table{LogicalID: id, Schema: storage.Schema{Indexes: map[string]storage.Key{}}}
+	keys := func(n *yaml.Node) (storage.Key, error) {
+		var k storage.Key
+		for _, e := range seq(n) {
+			switch scalar(child(e, "KeyType")) {
+			case "HASH":
+				k.PK = scalar(child(e, "AttributeName"))
+			case "RANGE":
+				k.SK = scalar(child(e, "AttributeName"))
+			}
+		}
+		if k.PK == "" || k.SK == "" {
+			return k, errors.New("template: a key schema needs HASH and RANGE string keys")
+		}
+		return k, nil
+	}
+	k, err := keys(child(props, "KeySchema"))
+	if err != nil {
+		return tbl, err
+	}
+	tbl.Schema.PK, tbl.Schema.SK = k.PK, k.SK
+	for _, g := range seq(child(props, "GlobalSecondaryIndexes")) {
+		gk, err := keys(child(g, "KeySchema"))
+		if err != nil {
+			return tbl, err
+		}
+		if p := scalar(child(child(g, "Projection"), "ProjectionType")); p != "ALL" {
+			return tbl, fmt.Errorf("template: index %s projects %s; the storage port reads whole items from indexes, so it must be ALL", scalar(child(g, "IndexName")), p)
+		}
+		tbl.Schema.Indexes[scalar(child(g, "IndexName"))] = gk
+	}
+	tbl.Schema.TTL = scalar(child(child(props, "TimeToLiveSpecification"), "AttributeName"))
+	if tbl.Schema.TTL == "" {
+		return tbl, errors.New("template: the table needs a TimeToLiveSpecification")
+	}
+	tbl.StreamView = scalar(child(child(props, "StreamSpecification"), "StreamViewType"))
+	return tbl, nil
+}
+
+func parseFunction(id string, props *yaml.Node) (Function, error) {
+	fn := Function{LogicalID: id}
+	uri := scalar(child(props, "CodeUri"))
+	name, ok := strings.CutPrefix(uri, "functions/")
+	if !ok || name == "" || strings.Contains(name, "/") {
+		return fn, fmt.Errorf("template: function %s has CodeUri %q; want functions/<name>", id, uri)
+	}
+	fn.Name = name
+	for _, p := range seq(child(props, "Policies")) {
+		switch p.Kind {
+		case yaml.ScalarNode:
+			fn.Policies = append(fn.Policies, p.Value)
+		case yaml.MappingNode:
+			if len(p.Content) > 0 {
+				fn.Policies = append(fn.Policies, p.Content[0].Value)
+			}
+		}
+	}
+	events := child(props, "Events")
+	for i := 0; events != nil && i+1 < len(events.Content); i += 2 {
+		ev := events.Content[i+1]
+		ep := child(ev, "Properties")
+		switch scalar(child(ev, "Type")) {
+		case "HttpApi":
+			r := Route{
+				Method: strings.ToUpper(scalar(child(ep, "Method"))),
+				Path:   scalar(child(ep, "Path")),
+				Public: scalar(child(child(ep, "Auth"), "Authorizer")) == "NONE",
+			}
+			if r.Method == "" || r.Path == "" {
+				return fn, fmt.Errorf("template: function %s has an HttpApi event without Method and Path", id)
+			}
+			fn.Routes = append(fn.Routes, r)
+		case "DynamoDB":
+			for _, f := range seq(child(child(ep, "FilterCriteria"), "Filters")) {
+				fn.streamFilters = append(fn.streamFilters, scalar(child(f, "Pattern")))
+			}
+		}
+	}
+	return fn, nil
+}
+
+// child is the value of key in a mapping node, or nil.
+func child(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func scalar(n *yaml.Node) string {
+	if n == nil || n.Kind != yaml.ScalarNode {
+		return ""
+	}
+	return n.Value
+}
+
+func seq(n *yaml.Node) []*yaml.Node {
+	if n == nil || n.Kind != yaml.SequenceNode {
+		return nil
+	}
+	return n.Content
+}

@@ -1,0 +1,59 @@
+# Integration Hub. `make run` starts the hub locally; `make test` installs
+# what the tests need and runs them. See README.md.
+SHELL := /bin/bash
+GO ?= go
+HUB_ADDR ?= 127.0.0.1:8080
+export HUB_ADDR
+
+EMULATORS := infra/emulators
+EMULATORS_STAMP := $(EMULATORS)/node_modules/.installed
+FUNCTIONS := $(sort $(notdir $(wildcard functions/*)))
+TEST_TIMEOUT ?= 12m
+
+.PHONY: run run-emulated test vet build invoke emulators bench clean
+
+## run: the whole hub on $(HUB_ADDR), embedded table, email to .data/outbox
+run:
+	$(GO) run ./infra/local
+
+## run-emulated: the same on DynamoDB Local and the SES emulator, started for you
+run-emulated: emulators
+	$(GO) run ./infra/local -emulators
+
+## test: install DynamoDB Local and the SES emulator, vet, run every test
+test: emulators
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+vet:
+	$(GO) vet ./...
+
+## emulators: DynamoDB Local (on Java 17) and the SES emulator, from the lock file
+emulators: $(EMULATORS_STAMP)
+
+$(EMULATORS_STAMP): $(EMULATORS)/package.json $(EMULATORS)/package-lock.json
+	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
+	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
+	cd $(EMULATORS) && npm ci --no-audit --no-fund
+	@touch $@
+
+## build: every function as build/<name>/bootstrap for linux/arm64
+build:
+	@rm -rf build/*/bootstrap
+	@for f in $(FUNCTIONS); do \
+	  CGO_ENABLED=0 GOOS=linux GOARCH=arm64 $(GO) build -tags lambda.norpc -trimpath -ldflags "-s -w" \
+	    -o build/$$f/bootstrap ./functions/$$f || exit 1; \
+	done
+	@for f in $(FUNCTIONS); do printf '%-16s %6d KiB\n' $$f $$(( $$(stat -c %s build/$$f/bootstrap) / 1024 )); done
+
+## invoke: run functions/$(FN)'s compiled bootstrap under a local Lambda Runtime API with $(EVENT)
+invoke:
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<events/...json>"; exit 2; }
+	$(GO) run ./infra/invoke -fn $(FN) -event $(EVENT)
+
+## bench: Go benchmarks
+bench: emulators
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+clean:
+	rm -rf build .data

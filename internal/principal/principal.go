@@ -1,0 +1,171 @@
+// Package principal is who is calling. The authorizer resolves a credential to
+// a Principal and returns it as its response context; API Gateway passes that
+// context to the function in the request context, the only place handlers
+// read it from (never the path, query or body).
+package principal
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Kind is the kind of principal.
+type Kind string
+
+const (
+	HubUser     Kind = "hub_user"     // a user of the organization itself
+	PartnerUser Kind = "partner_user" // a user of one of its partner organizations
+	APIKey      Kind = "api_key"      // an API key of the organization
+	EndUser     Kind = "end_user"     // a marketplace end-user (signed token)
+)
+
+// Plan of an organization.
+type Plan string
+
+const (
+	Standard Plan = "standard"
+	Lite     Plan = "lite"
+)
+
+// Principal is the resolved caller. Every field comes from the authorizer.
+type Principal struct {
+	Kind    Kind
+	Org     string
+	Subject string // user id, API key id or end-user id
+	Plan    Plan
+	// Partner is the partner organization of a partner user.
+	Partner string
+	// PartnerPending: the partner user's organization has not submitted the
+	// Partner Form yet; only that form is reachable.
+	PartnerPending bool
+	// Scopes of an API key.
+	Scopes []string
+	// Groups and Tier of a marketplace end-user, from the signed token.
+	Groups []string
+	Tier   string
+	// Hidden integration ids and install limit of an end-user (xti).
+	Hidden          []string
+	AllowedInstalls int
+}
+
+// HasScope reports whether an API key principal holds scope.
+func (p Principal) HasScope(scope string) bool {
+	for _, s := range p.Scopes {
+		if s == scope {
+			return true
+		}
+	}
+	return false
+}
+
+// Context keys of the authorizer response. API Gateway passes a simple
+// response's context values through as JSON scalars, so lists travel as
+// JSON strings.
+const (
+	ctxKind     = "kind"
+	ctxOrg      = "org"
+	ctxSubject  = "sub"
+	ctxPlan     = "plan"
+	ctxPartner  = "partner"
+	ctxPending  = "partner_pending"
+	ctxScopes   = "scopes"
+	ctxGroups   = "groups"
+	ctxTier     = "tier"
+	ctxHidden   = "hidden"
+	ctxInstalls = "allowed_installs"
+)
+
+// Context is the principal as an authorizer response context.
+func (p Principal) Context() map[string]any {
+	list := func(v []string) string {
+		if len(v) == 0 {
+			return "[]"
+		}
+		b, _ := json.Marshal(v)
+		return string(b)
+	}
+	return map[string]any{
+		ctxKind:     string(p.Kind),
+		ctxOrg:      p.Org,
+		ctxSubject:  p.Subject,
+		ctxPlan:     string(p.Plan),
+		ctxPartner:  p.Partner,
+		ctxPending:  p.PartnerPending,
+		ctxScopes:   list(p.Scopes),
+		ctxGroups:   list(p.Groups),
+		ctxTier:     p.Tier,
+		ctxHidden:   list(p.Hidden),
+		ctxInstalls: p.AllowedInstalls,
+	}
+}
+
+// ErrMissing: the request context holds no principal (a route without the
+// authorizer, or a request that did not come through API Gateway).
+var ErrMissing = errors.New("principal: no authorizer context")
+
+// FromContext reads the principal back from an authorizer context as API
+// Gateway delivers it (JSON decoding turns numbers into float64).
+func FromContext(c map[string]any) (Principal, error) {
+	if len(c) == 0 {
+		return Principal{}, ErrMissing
+	}
+	str := func(k string) string { s, _ := c[k].(string); return s }
+	list := func(k string) ([]string, error) {
+		s := str(k)
+		if s == "" || s == "[]" {
+			return nil, nil
+		}
+		var v []string
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			return nil, fmt.Errorf("principal: context %q: %w", k, err)
+		}
+		return v, nil
+	}
+	p := Principal{
+		Kind:    Kind(str(ctxKind)),
+		Org:     str(ctxOrg),
+		Subject: str(ctxSubject),
+		Plan:    Plan(str(ctxPlan)),
+		Partner: str(ctxPartner),
+		Tier:    str(ctxTier),
+	}
+	switch v := c[ctxPending].(type) {
+	case bool:
+		p.PartnerPending = v
+	case string:
+		p.PartnerPending = strings.EqualFold(v, "true")
+	}
+	switch v := c[ctxInstalls].(type) {
+	case float64:
+		p.AllowedInstalls = int(v)
+	case int:
+		p.AllowedInstalls = v
+	case json.Number:
+		n, _ := v.Int64()
+		p.AllowedInstalls = int(n)
+	}
+	var err error
+	if p.Scopes, err = list(ctxScopes); err != nil {
+		return Principal{}, err
+	}
+	if p.Groups, err = list(ctxGroups); err != nil {
+		return Principal{}, err
+	}
+	if p.Hidden, err = list(ctxHidden); err != nil {
+		return Principal{}, err
+	}
+	switch p.Kind {
+	case HubUser, PartnerUser, APIKey, EndUser:
+	default:
+		return Principal{}, fmt.Errorf("principal: unknown kind %q", p.Kind)
+	}
+	if p.Org == "" || p.Subject == "" {
+		return Principal{}, errors.New("principal: context lacks organization or subject")
+	}
+	if p.Kind == PartnerUser && p.Partner == "" {
+		return Principal{}, errors.New("principal: partner user without partner organization")
+	}
+	return p, nil
+}

@@ -1,0 +1,93 @@
+package web
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/integration-hub/hub/internal/apperr"
+)
+
+// MaxBody is the largest request body accepted unless a route says otherwise.
+const MaxBody = 64 << 10
+
+// Decode reads a JSON body into v strictly: application/json only, at most
+// limit bytes (MaxBody when 0), valid UTF-8, no unknown fields, exactly one
+// value. Every failure is an Invalid (or TooLarge / UnsupportedMedia) error
+// naming the field where JSON says which.
+func Decode(r *http.Request, v any, limit int64) error {
+	if limit <= 0 {
+		limit = MaxBody
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || mt != "application/json" {
+			return apperr.New(apperr.UnsupportedMedia, "unsupported_media_type", "send the body as application/json")
+		}
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
+	if err != nil {
+		return apperr.Wrap(apperr.Invalid, "unreadable_body", err)
+	}
+	if int64(len(body)) > limit {
+		return apperr.New(apperr.TooLarge, "body_too_large", fmt.Sprintf("the body is over %d bytes", limit))
+	}
+	if len(bytes.TrimSpace(body)) == 0 {
+		return apperr.New(apperr.Invalid, "empty_body", "a JSON body is required")
+	}
+	if !utf8.Valid(body) {
+		return apperr.New(apperr.Invalid, "invalid_utf8", "the body is not valid UTF-8")
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return decodeError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return apperr.New(apperr.Invalid, "trailing_data", "the body has data after its JSON value")
+	}
+	return nil
+}
+
+func decodeError(err error) error {
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &syntax):
+		return apperr.New(apperr.Invalid, "malformed_json", fmt.Sprintf("malformed JSON at byte %d", syntax.Offset))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return apperr.New(apperr.Invalid, "malformed_json", "the JSON body ends early")
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "/"
+		}
+		return apperr.Field(field, "wrong_type", "%s must be %s, not %s", field, jsonType(typ.Type.Kind().String()), typ.Value)
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return apperr.Field(name, "unknown_field", "unknown field %q", name)
+	}
+	return apperr.Wrap(apperr.Invalid, "malformed_json", err)
+}
+
+func jsonType(goKind string) string {
+	switch goKind {
+	case "string":
+		return "a string"
+	case "bool":
+		return "true or false"
+	case "slice", "array":
+		return "an array"
+	case "map", "struct":
+		return "an object"
+	case "int", "int8", "int16", "int32", "int64", "uint", "uint8", "uint16", "uint32", "uint64", "float32", "float64":
+		return "a number"
+	}
+	return "of another type"
+}

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	hub "github.com/integration-hub/hub"
 	"github.com/integration-hub/hub/internal/storage"
 )
 
@@ -84,18 +85,9 @@ func Find() (string, error) {
 	}
 }
 
-// Load finds and parses the template.
-func Load() (*Template, error) {
-	p, err := Find()
-	if err != nil {
-		return nil, err
-	}
-	b, err := os.ReadFile(p)
-	if err != nil {
-		return nil, err
-	}
-	return Parse(b)
-}
+// Load parses the template embedded in the binary (see hub.TemplateYAML):
+// the one the code was built with, in Lambda as in tests.
+func Load() (*Template, error) { return Parse(hub.TemplateYAML) }
 
 // Parse reads a SAM template. CloudFormation's short-form tags (!Ref, !GetAtt)
 // are kept as node tags and never needed here.

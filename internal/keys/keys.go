@@ -12,6 +12,14 @@
 //	organization's events        PK=ORG#<org>           SK begins EVENT#
 //	delivery of an event         PK=ORG#<org>           SK=DELIVERY#<event>
 //	organizations (operator)     GSI1PK=ORGS            GSI1SK=<org>
+//	users by email               GSI1PK=ORG#<org>#USERS GSI1SK=<email>
+//	users by name                GSI2PK=ORG#<org>#USERS GSI2SK=<name>#<user>
+//	partner's users by email     GSI1PK=ORG#<org>#P#<partner>#USERS  (member copies)
+//	partner's users by name      GSI2PK=ORG#<org>#P#<partner>#USERS
+//	partner membership copy      PK=ORG#<org>           SK=MEMBER#<partner>#<user>
+//	partner by id                PK=ORG#<org>           SK=PARTNER#<partner>
+//	partners by name             GSI1PK=ORG#<org>#PARTNERS GSI1SK=<name>#<partner>
+//	sign-in attempts             PK=EMAIL#<email>       SK=ATTEMPTS (TTL)
 package keys
 
 import (
@@ -29,10 +37,15 @@ const (
 	tokenPrefix    = "TOKEN#"
 	eventPrefix    = "EVENT#"
 	deliveryPrefix = "DELIVERY#"
+	partnerPrefix  = "PARTNER#"
+	memberPrefix   = "MEMBER#"
 )
 
 // Index names, as template.yaml declares them.
-const GSI1 = "GSI1"
+const (
+	GSI1 = "GSI1"
+	GSI2 = "GSI2"
+)
 
 // ErrBadID: an id would not make a well-formed key.
 var ErrBadID = errors.New("keys: id is empty or contains '#'")
@@ -77,4 +90,48 @@ func Event(org, id string) storage.Key { return storage.Key{PK: OrgPK(org), SK: 
 // Delivery records that the notifier handled an event.
 func Delivery(org, eventID string) storage.Key {
 	return storage.Key{PK: OrgPK(org), SK: deliveryPrefix + eventID}
+}
+
+// UsersScope is the index partition listing users: the whole organization
+// when partner is "", else one partner organization's users.
+func UsersScope(org, partner string) string {
+	if partner == "" {
+		return OrgPK(org) + "#USERS"
+	}
+	return OrgPK(org) + "#P#" + partner + "#USERS"
+}
+
+// UserByEmail is a user's GSI1 key in a users scope.
+func UserByEmail(scope, email string) storage.Key { return storage.Key{PK: scope, SK: email} }
+
+// UserByName is a user's GSI2 key in a users scope; the id keeps equal
+// names apart and the order stable.
+func UserByName(scope, sortName, user string) storage.Key {
+	return storage.Key{PK: scope, SK: sortName + "#" + user}
+}
+
+// Member is the copy of a partner user that lists it in its partner's scope.
+func Member(org, partner, user string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: memberPrefix + partner + "#" + user}
+}
+
+// Partner is a partner organization of an organization.
+func Partner(org, partner string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: partnerPrefix + partner}
+}
+
+// PartnersPrefix is the sort-key prefix of an organization's partners.
+const PartnersPrefix = partnerPrefix
+
+// PartnerByName lists an organization's partners by name on GSI1.
+func PartnerByName(org, sortName, partner string) storage.Key {
+	return storage.Key{PK: OrgPK(org) + "#PARTNERS", SK: sortName + "#" + partner}
+}
+
+// PartnersScope is the GSI1 partition of an organization's partners.
+func PartnersScope(org string) string { return OrgPK(org) + "#PARTNERS" }
+
+// SignInAttempts counts failed sign-ins of an address (existing or not).
+func SignInAttempts(normalized string) storage.Key {
+	return storage.Key{PK: emailPrefix + normalized, SK: "ATTEMPTS"}
 }

@@ -33,6 +33,9 @@ const (
 type Claims struct {
 	jwt.RegisteredClaims
 	Org string `json:"org"`
+	// Plan of the organization at sign-in, so the authorizer need not
+	// read the organization on every request.
+	Plan string `json:"plan"`
 	// TokenVersion is the user's token version at sign-in; a reset or a
 	// sign-out raises the stored one and voids every older session.
 	TokenVersion int64 `json:"tv"`
@@ -72,7 +75,7 @@ func NewSigner(key []byte, ttl time.Duration) (*Signer, error) {
 }
 
 // Issue signs a session for a user.
-func (s *Signer) Issue(org, user string, tokenVersion int64, now time.Time) (token string, expires time.Time, err error) {
+func (s *Signer) Issue(org, plan, user string, tokenVersion int64, now time.Time) (token string, expires time.Time, err error) {
 	expires = now.Add(s.ttl).Truncate(time.Second)
 	c := Claims{
 		RegisteredClaims: jwt.RegisteredClaims{
@@ -85,6 +88,7 @@ func (s *Signer) Issue(org, user string, tokenVersion int64, now time.Time) (tok
 			ID:        ids.At(now),
 		},
 		Org:          org,
+		Plan:         plan,
 		TokenVersion: tokenVersion,
 	}
 	token, err = jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(s.key)

@@ -25,10 +25,10 @@ func signer(t testing.TB) *sessions.Signer {
 
 func ExampleSigner_Issue() {
 	s, _ := sessions.NewSigner(bytes.Repeat([]byte{7}, 32), time.Hour)
-	token, _, _ := s.Issue("org1", "user1", 3, time.Now())
+	token, _, _ := s.Issue("org1", "standard", "user1", 3, time.Now())
 	c, err := s.Verify(token)
-	fmt.Println(strings.Count(token, "."), c.Org, c.Subject, c.TokenVersion, c.Audience, err)
-	// Output: 2 org1 user1 3 [integration-hub/session] <nil>
+	fmt.Println(strings.Count(token, "."), c.Org, c.Plan, c.Subject, c.TokenVersion, c.Audience, err)
+	// Output: 2 org1 standard user1 3 [integration-hub/session] <nil>
 }
 
 func sign(t *testing.T, method jwt.SigningMethod, k any, c jwt.Claims) string {

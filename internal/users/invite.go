@@ -1,7 +1,6 @@
 package users
 
 import (
-	"fmt"
 	"net/url"
 	"time"
 
@@ -51,14 +50,31 @@ func InviteOps(u User, inv Invitation, links Links, box Sealer, now time.Time) (
 	if u.CreatedAt.IsZero() {
 		u.CreatedAt = now.UTC()
 	}
-	userItem, err := u.Item()
-	if err != nil {
-		return nil, fmt.Errorf("users: encode %s: %w", u.ID, err)
-	}
-	expires := now.Add(InvitationTTL)
-	secret, tokenPut, err := onetime.Issue(onetime.Token{Purpose: onetime.Invitation, Org: u.Org, User: u.ID, ExpiresAt: expires})
+	userPuts, err := u.PutOps(1, storage.Absent())
 	if err != nil {
 		return nil, err
+	}
+	tokenPut, event, err := InvitationOps(u, 1, inv, links, box, now)
+	if err != nil {
+		return nil, err
+	}
+	ops := []storage.Op{
+		OpUser:       userPuts[0],
+		OpEmailGuard: storage.Put(u.GuardItem(), storage.Absent()),
+		tokenPut,
+		event,
+	}
+	return append(ops, userPuts[1:]...), nil
+}
+
+// InvitationOps issue an invitation token for u at its item version and
+// the outbox event of the invitation email. A later change of the user
+// (a resend) voids the token.
+func InvitationOps(u User, version int64, inv Invitation, links Links, box Sealer, now time.Time) (tokenPut, event storage.Op, err error) {
+	expires := now.Add(InvitationTTL)
+	secret, tokenPut, err := onetime.Issue(onetime.Token{Purpose: onetime.Invitation, Org: u.Org, User: u.ID, ExpiresAt: expires, UserVersion: version})
+	if err != nil {
+		return storage.Op{}, storage.Op{}, err
 	}
 	ev := outbox.New(u.Org, outbox.UserInvited, now)
 	ev.To = []string{u.Email}
@@ -68,14 +84,6 @@ func InviteOps(u User, inv Invitation, links Links, box Sealer, now time.Time) (
 		"expires_at": expires.UTC().Format(time.RFC1123),
 	}
 	ev.Sealed = map[string]string{"link": box.Seal([]byte(links.AcceptInvitation(secret)), ev.SealedContext())}
-	eventPut, err := outbox.Put(ev)
-	if err != nil {
-		return nil, err
-	}
-	return []storage.Op{
-		OpUser:       storage.Put(userItem, storage.Absent()),
-		OpEmailGuard: storage.Put(u.GuardItem(), storage.Absent()),
-		tokenPut,
-		eventPut,
-	}, nil
+	event, err = outbox.Put(ev)
+	return tokenPut, event, err
 }

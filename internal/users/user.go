@@ -17,6 +17,7 @@ import (
 const (
 	EntityType     = "user"
 	EmailGuardType = "email"
+	MemberType     = "member"
 	InvitationTTL  = 7 * 24 * time.Hour
 	MaxEmailLength = 254
 	MaxNameLength  = 200
@@ -31,6 +32,7 @@ const (
 )
 
 // Role of a user: one level of hub users; partner users belong to a partner.
+// The primary administrator is a hub user whom the organization names.
 type Role string
 
 const (
@@ -52,9 +54,12 @@ type User struct {
 	InvitedBy    string    `json:"invited_by,omitempty"`
 	CreatedAt    time.Time `json:"created_at"`
 	PasswordHash string    `json:"password_hash,omitempty"`
-	// TokenVersion increases on every password reset and sign-out-all; a
+	// TokenVersion increases on every password reset and sign-out; a
 	// session carries the version it was issued at.
 	TokenVersion int64 `json:"token_version"`
+	// PartnerPending mirrors the partner organization's state, so the
+	// authorizer learns it from the one item it reads.
+	PartnerPending bool `json:"partner_pending,omitempty"`
 }
 
 // EmailGuard is the deployment-wide item that makes an address unique and
@@ -82,19 +87,79 @@ func NormalizeEmail(s string) (string, error) {
 	return strings.ToLower(s), nil
 }
 
-// Item is the user as a stored envelope.
-func (u User) Item() (storage.Item, error) {
+// SortName orders users by name; invited users without one sort by email.
+func (u User) SortName() string {
+	if n := strings.ToLower(strings.TrimSpace(u.Name)); n != "" {
+		return n
+	}
+	return u.Email
+}
+
+// Item is the user as a stored envelope at a version, listed by email
+// (GSI1) and by name (GSI2) in the organization's users scope.
+func (u User) Item(version int64) (storage.Item, error) {
+	return u.envelope(keys.User(u.Org, u.ID), keys.UsersScope(u.Org, ""), EntityType, version)
+}
+
+// MemberItem is the copy of a partner user listed in its partner's scope.
+// It never carries the password hash.
+func (u User) MemberItem() (storage.Item, error) {
+	c := u
+	c.PasswordHash = ""
+	return c.envelope(keys.Member(u.Org, u.Partner, u.ID), keys.UsersScope(u.Org, u.Partner), MemberType, 1)
+}
+
+func (u User) envelope(k storage.Key, scope, typ string, version int64) (storage.Item, error) {
 	data, err := json.Marshal(u)
 	if err != nil {
-		return storage.Item{}, err
+		return storage.Item{}, fmt.Errorf("users: encode %s: %w", u.ID, err)
 	}
-	return storage.Item{Key: keys.User(u.Org, u.ID), Type: EntityType, Version: 1, Data: data}, nil
+	return storage.Item{
+		Key:  k,
+		Type: typ,
+		Index: map[string]storage.Key{
+			keys.GSI1: keys.UserByEmail(scope, u.Email),
+			keys.GSI2: keys.UserByName(scope, u.SortName(), u.ID),
+		},
+		Version: version,
+		Data:    data,
+	}, nil
+}
+
+// PutOps write u at version (conditional on cond) and keep its member copy
+// in step.
+func (u User) PutOps(version int64, cond storage.Condition) ([]storage.Op, error) {
+	it, err := u.Item(version)
+	if err != nil {
+		return nil, err
+	}
+	ops := []storage.Op{storage.Put(it, cond)}
+	if u.Partner != "" {
+		m, err := u.MemberItem()
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, storage.Put(m, storage.Condition{}))
+	}
+	return ops, nil
+}
+
+// DeleteOps remove u (at version), its email guard and its member copy.
+func (u User) DeleteOps(version int64) []storage.Op {
+	ops := []storage.Op{
+		storage.Delete(keys.User(u.Org, u.ID), storage.VersionIs(version)),
+		storage.Delete(keys.Email(u.Email), storage.Condition{}),
+	}
+	if u.Partner != "" {
+		ops = append(ops, storage.Delete(keys.Member(u.Org, u.Partner, u.ID), storage.Condition{}))
+	}
+	return ops
 }
 
 // FromItem reads a user item.
 func FromItem(it storage.Item) (User, error) {
 	var u User
-	if it.Type != EntityType {
+	if it.Type != EntityType && it.Type != MemberType {
 		return u, fmt.Errorf("users: item %s is not a user", it.Key)
 	}
 	if err := json.Unmarshal(it.Data, &u); err != nil {

@@ -1,0 +1,98 @@
+// Package authorizer is the HTTP API's Lambda authorizer (payload 2.0,
+// simple responses). It resolves a credential to a principal and returns it
+// as the response context, which API Gateway hands to the functions. It
+// reads at most one item per decision.
+package authorizer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/integration-hub/hub/internal/keys"
+	"github.com/integration-hub/hub/internal/principal"
+	"github.com/integration-hub/hub/internal/sessions"
+	"github.com/integration-hub/hub/internal/storage"
+	"github.com/integration-hub/hub/internal/users"
+)
+
+// Getter reads one item.
+type Getter interface {
+	Get(ctx context.Context, k storage.Key) (storage.Item, error)
+}
+
+// Authorizer decides requests.
+type Authorizer struct {
+	Table    Getter
+	Sessions *sessions.Signer
+	Log      *slog.Logger
+}
+
+// errDenied: the credential is not valid; the request is refused (403 from
+// API Gateway) and the reason only logged.
+var errDenied = errors.New("denied")
+
+// Handle is the Lambda handler. A refusal is a response; an error (the
+// table unreachable) makes API Gateway answer 500 and is not cached.
+func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+	p, err := a.resolve(ctx, req)
+	if errors.Is(err, errDenied) {
+		a.Log.InfoContext(ctx, "denied", slog.String("route", req.RouteKey), slog.String("reason", err.Error()))
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
+	}
+	if err != nil {
+		a.Log.ErrorContext(ctx, "authorizer failed", slog.String("route", req.RouteKey), slog.String("error", err.Error()))
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
+	}
+	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: p.Context()}, nil
+}
+
+func header(req events.APIGatewayV2CustomAuthorizerV2Request, name string) string {
+	for k, v := range req.Headers {
+		if strings.EqualFold(k, name) {
+			return v
+		}
+	}
+	return ""
+}
+
+func (a *Authorizer) resolve(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (principal.Principal, error) {
+	scheme, token, ok := strings.Cut(header(req, "authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return principal.Principal{}, fmt.Errorf("%w: no bearer credential", errDenied)
+	}
+	return a.session(ctx, strings.TrimSpace(token))
+}
+
+// session resolves a hub session: the token must verify and the user must
+// still exist, be active and be at the token's version (a deleted user, a
+// reset password or a sign-out ends it).
+func (a *Authorizer) session(ctx context.Context, token string) (principal.Principal, error) {
+	c, err := a.Sessions.Verify(token)
+	if err != nil {
+		return principal.Principal{}, fmt.Errorf("%w: %v", errDenied, err)
+	}
+	it, err := a.Table.Get(ctx, keys.User(c.Org, c.Subject))
+	if errors.Is(err, storage.ErrNotFound) {
+		return principal.Principal{}, fmt.Errorf("%w: user gone", errDenied)
+	}
+	if err != nil {
+		return principal.Principal{}, fmt.Errorf("authorizer: read user: %w", err)
+	}
+	u, err := users.FromItem(it)
+	if err != nil {
+		return principal.Principal{}, err
+	}
+	if u.Status != users.Active || u.TokenVersion != c.TokenVersion {
+		return principal.Principal{}, fmt.Errorf("%w: session ended", errDenied)
+	}
+	p := principal.Principal{Kind: principal.HubUser, Org: u.Org, Subject: u.ID, Plan: principal.Plan(c.Plan)}
+	if u.Role == users.RolePartnerUser {
+		p.Kind, p.Partner, p.PartnerPending = principal.PartnerUser, u.Partner, u.PartnerPending
+	}
+	return p, nil
+}

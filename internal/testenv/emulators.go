@@ -210,6 +210,8 @@ func launch(name, bin string, args ...string) (*Emulator, error) {
 		return nil, err
 	}
 	cmd := exec.Command(bin, args...)
+	// DynamoDB Local writes a metadata file into its working directory.
+	cmd.Dir = os.TempDir()
 	cmd.Stdout, cmd.Stderr = log, log
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

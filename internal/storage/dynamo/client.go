@@ -1,0 +1,189 @@
+package dynamo
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
+)
+
+// Retry defaults: enough attempts to ride out a burst of throttling or a
+// conflicting transaction, short enough to fit a Lambda's 10 s timeout.
+const (
+	DefaultMaxAttempts = 5
+	DefaultMaxBackoff  = time.Second
+)
+
+// Region and credentials used against an emulator. DynamoDB Local keeps a
+// separate set of tables per access key and region, so every client of one
+// emulator must use the same pair.
+const (
+	localRegion    = "us-east-1"
+	localAccessKey = "local"
+	localSecretKey = "local"
+)
+
+// ClientOption adjusts the clients built by NewClient and NewStreamsClient.
+type ClientOption func(*clientSettings)
+
+type clientSettings struct {
+	maxAttempts int
+	maxBackoff  time.Duration
+	httpClient  config.HTTPClient
+	region      string
+	// emulator is set by loadConfig when the endpoint is DynamoDB Local.
+	emulator bool
+}
+
+// WithRetries bounds the SDK's retries: at most maxAttempts attempts per
+// call, with jittered exponential backoff capped at maxBackoff.
+func WithRetries(maxAttempts int, maxBackoff time.Duration) ClientOption {
+	return func(s *clientSettings) {
+		s.maxAttempts = maxAttempts
+		s.maxBackoff = maxBackoff
+	}
+}
+
+// WithHTTPClient sends the client's requests through hc (tests inject faults
+// with it).
+func WithHTTPClient(hc config.HTTPClient) ClientOption {
+	return func(s *clientSettings) { s.httpClient = hc }
+}
+
+// WithRegion sets the region, overriding the environment (and, for an
+// emulator, the fixed local region).
+func WithRegion(region string) ClientOption {
+	return func(s *clientSettings) { s.region = region }
+}
+
+// NewClient builds a DynamoDB client. With an empty endpoint it uses the
+// environment's region and credentials (as in Lambda); with an endpoint it
+// sends every request there, and an endpoint on a loopback address or over
+// plain HTTP is taken for an emulator and gets fixed dummy credentials and
+// region. Build it once and share it.
+func NewClient(ctx context.Context, endpoint string, opts ...ClientOption) (*dynamodb.Client, error) {
+	cfg, settings, err := loadConfig(ctx, endpoint, opts)
+	if err != nil {
+		return nil, err
+	}
+	return dynamodb.NewFromConfig(cfg, func(o *dynamodb.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+		if settings.httpClient != nil {
+			o.HTTPClient = settings.httpClient
+		}
+		// DynamoDB Local sends no CRC32 header with its error responses,
+		// which the SDK would then report as a checksum mismatch.
+		o.DisableValidateResponseChecksum = settings.emulator
+	}), nil
+}
+
+// NewStreamsClient builds a DynamoDB Streams client the same way as
+// NewClient; DynamoDB Local serves streams on the table's endpoint.
+func NewStreamsClient(ctx context.Context, endpoint string, opts ...ClientOption) (*dynamodbstreams.Client, error) {
+	cfg, settings, err := loadConfig(ctx, endpoint, opts)
+	if err != nil {
+		return nil, err
+	}
+	return dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+		if settings.httpClient != nil {
+			o.HTTPClient = settings.httpClient
+		}
+	}), nil
+}
+
+// loadConfig is the shared configuration of both clients. The HTTP client
+// is set on each client rather than here, where the SDK would try to add the
+// environment's CA bundle (AWS_CA_BUNDLE) to it and reject a client it cannot
+// configure.
+func loadConfig(ctx context.Context, endpoint string, opts []ClientOption) (aws.Config, clientSettings, error) {
+	settings := clientSettings{maxAttempts: DefaultMaxAttempts, maxBackoff: DefaultMaxBackoff}
+	for _, opt := range opts {
+		opt(&settings)
+	}
+	local, err := isEmulator(endpoint)
+	if err != nil {
+		return aws.Config{}, settings, err
+	}
+	settings.emulator = local
+	loadOpts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer { return newRetryer(settings) }),
+	}
+	if local {
+		loadOpts = append(loadOpts,
+			config.WithRegion(localRegion),
+			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(localAccessKey, localSecretKey, "")))
+	}
+	if settings.region != "" {
+		loadOpts = append(loadOpts, config.WithRegion(settings.region))
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return aws.Config{}, settings, fmt.Errorf("dynamo: load AWS config: %w", err)
+	}
+	return cfg, settings, nil
+}
+
+func isEmulator(endpoint string) (bool, error) {
+	if endpoint == "" {
+		return false, nil
+	}
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return false, fmt.Errorf("dynamo: endpoint %q is not an absolute URL", endpoint)
+	}
+	if u.Scheme == "http" || u.Hostname() == "localhost" {
+		return true, nil
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback(), nil
+}
+
+// newRetryer is the SDK's standard retryer (throttling, 5xx and connection
+// errors), bounded, and also retrying transaction conflicts: a transaction
+// cancelled only because another one held its items, or throttled, succeeds
+// on a later attempt, while one whose condition failed never will.
+func newRetryer(s clientSettings) aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = s.maxAttempts
+		o.MaxBackoff = s.maxBackoff
+		o.Retryables = append(o.Retryables,
+			retry.RetryableErrorCode{Codes: map[string]struct{}{
+				"TransactionConflictException":   {},
+				"TransactionInProgressException": {},
+			}},
+			retry.IsErrorRetryableFunc(retryableCancellation),
+		)
+	})
+}
+
+func retryableCancellation(err error) aws.Ternary {
+	var canceled *types.TransactionCanceledException
+	if !errors.As(err, &canceled) {
+		return aws.UnknownTernary
+	}
+	transient := false
+	for _, reason := range canceled.CancellationReasons {
+		switch aws.ToString(reason.Code) {
+		case reasonConditionFailed:
+			return aws.FalseTernary
+		case reasonConflict, reasonThrottled, reasonThroughputExceeded:
+			transient = true
+		}
+	}
+	return aws.BoolTernary(transient)
+}

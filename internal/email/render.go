@@ -1,0 +1,156 @@
+package email
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	htmltemplate "html/template"
+	"maps"
+	"slices"
+	"strings"
+	texttemplate "text/template"
+
+	"github.com/integration-hub/hub/internal/outbox"
+)
+
+// Each kind has templates/<kind>.txt, defining "subject" and "text", and
+// templates/<kind>.html, defining "content", which layout.html frames.
+//
+//go:embed templates
+var templateFiles embed.FS
+
+// SubjectField is the field Render sets to the rendered subject before it
+// renders the HTML body (its title); a caller's field of that name is
+// ignored.
+const SubjectField = "subject"
+
+// templateSpec is what one kind's email needs.
+type templateSpec struct {
+	// required fields must be present and not empty.
+	required []string
+	// optional fields may be absent; the templates see them as "".
+	optional []string
+}
+
+// specs lists every kind the notifier sends. Fields come from the event's
+// Data and its opened Sealed fields (the link).
+var specs = map[outbox.Kind]templateSpec{
+	outbox.UserInvited: {
+		required: []string{"org_name", "link", "expires_at"},
+		optional: []string{"inviter"},
+	},
+	outbox.PasswordResetRequested: {
+		required: []string{"link", "expires_at"},
+		optional: []string{"name"},
+	},
+}
+
+type kindTemplates struct {
+	templateSpec
+	text *texttemplate.Template
+	html *htmltemplate.Template
+}
+
+var catalog = mustParseCatalog()
+
+func mustParseCatalog() map[outbox.Kind]kindTemplates {
+	parsed := make(map[outbox.Kind]kindTemplates, len(specs))
+	for kind, spec := range specs {
+		text, err := texttemplate.New(string(kind)).Option("missingkey=error").
+			ParseFS(templateFiles, "templates/"+string(kind)+".txt")
+		if err != nil {
+			panic(fmt.Sprintf("email: text templates of %s: %v", kind, err))
+		}
+		html, err := htmltemplate.New(string(kind)).Option("missingkey=error").
+			ParseFS(templateFiles, "templates/layout.html", "templates/"+string(kind)+".html")
+		if err != nil {
+			panic(fmt.Sprintf("email: HTML templates of %s: %v", kind, err))
+		}
+		for _, name := range []string{"subject", "text"} {
+			if text.Lookup(name) == nil {
+				panic(fmt.Sprintf("email: templates/%s.txt does not define %q", kind, name))
+			}
+		}
+		parsed[kind] = kindTemplates{templateSpec: spec, text: text, html: html}
+	}
+	return parsed
+}
+
+// Kinds lists the event kinds that have an email, sorted.
+func Kinds() []outbox.Kind {
+	return slices.Sorted(maps.Keys(catalog))
+}
+
+var (
+	// ErrUnknownKind matches every *UnknownKindError.
+	ErrUnknownKind = errors.New("email: no template for this kind of event")
+	// ErrMissingFields matches every *MissingFieldsError.
+	ErrMissingFields = errors.New("email: template fields missing")
+)
+
+// UnknownKindError: no email is defined for the kind.
+type UnknownKindError struct{ Kind outbox.Kind }
+
+func (e *UnknownKindError) Error() string {
+	return fmt.Sprintf("email: no template for events of kind %q", e.Kind)
+}
+
+func (e *UnknownKindError) Is(target error) bool { return target == ErrUnknownKind }
+
+// MissingFieldsError names the required fields that were absent or empty.
+// The message can never be rendered from these fields, so it is permanent.
+type MissingFieldsError struct {
+	Kind   outbox.Kind
+	Fields []string
+}
+
+func (e *MissingFieldsError) Error() string {
+	return fmt.Sprintf("email: %s needs fields %s", e.Kind, strings.Join(e.Fields, ", "))
+}
+
+func (e *MissingFieldsError) Is(target error) bool {
+	return target == ErrMissingFields || target == ErrPermanent
+}
+
+// Render makes the email of an event kind from its fields. The subject is
+// one line; the HTML body escapes every field.
+func Render(kind outbox.Kind, fields map[string]string) (subject, text, html string, err error) {
+	tpl, ok := catalog[kind]
+	if !ok {
+		return "", "", "", &UnknownKindError{Kind: kind}
+	}
+	var missing []string
+	for _, name := range tpl.required {
+		if fields[name] == "" {
+			missing = append(missing, name)
+		}
+	}
+	if missing != nil {
+		return "", "", "", &MissingFieldsError{Kind: kind, Fields: missing}
+	}
+	data := make(map[string]string, len(fields)+len(tpl.optional)+1)
+	for _, name := range tpl.optional {
+		data[name] = ""
+	}
+	maps.Copy(data, fields)
+
+	var b strings.Builder
+	if err := tpl.text.ExecuteTemplate(&b, "subject", data); err != nil {
+		return "", "", "", fmt.Errorf("email: render subject of %s: %w", kind, err)
+	}
+	// A field with a line break must not split the subject header.
+	subject = strings.Join(strings.Fields(b.String()), " ")
+	data[SubjectField] = subject
+
+	b.Reset()
+	if err := tpl.text.ExecuteTemplate(&b, "text", data); err != nil {
+		return "", "", "", fmt.Errorf("email: render text of %s: %w", kind, err)
+	}
+	text = b.String()
+
+	b.Reset()
+	if err := tpl.html.ExecuteTemplate(&b, "html", data); err != nil {
+		return "", "", "", fmt.Errorf("email: render HTML of %s: %w", kind, err)
+	}
+	return subject, text, b.String(), nil
+}

@@ -1,0 +1,195 @@
+package email
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/ses"
+	"github.com/aws/aws-sdk-go-v2/service/ses/types"
+	"github.com/aws/smithy-go"
+	smithyhttp "github.com/aws/smithy-go/transport/http"
+)
+
+// Emulator settings: aws-ses-v2-local wants a signed request but checks no
+// credentials.
+const (
+	emulatorRegion    = "us-east-1"
+	emulatorAccessKey = "local"
+	emulatorSecretKey = "local"
+)
+
+// NewSESClient builds an SES (v1 API) client. With an empty endpoint it uses
+// the environment's region and credentials (as in Lambda); with an endpoint
+// it sends every request there, and an endpoint on a loopback address or
+// over plain HTTP is taken for the emulator and gets dummy credentials and a
+// fixed region. The SDK's own retries are off: the SES sender retries with
+// its RetryPolicy, and two layers of retries would multiply the attempts.
+// Build it once and share it.
+func NewSESClient(ctx context.Context, endpoint string) (*ses.Client, error) {
+	loadOpts := []func(*config.LoadOptions) error{
+		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
+	}
+	if endpoint != "" {
+		local, err := isEmulator(endpoint)
+		if err != nil {
+			return nil, err
+		}
+		if local {
+			loadOpts = append(loadOpts,
+				config.WithRegion(emulatorRegion),
+				config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(emulatorAccessKey, emulatorSecretKey, "")))
+		}
+	}
+	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	if err != nil {
+		return nil, fmt.Errorf("email: load AWS config: %w", err)
+	}
+	return ses.NewFromConfig(cfg, func(o *ses.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), nil
+}
+
+func isEmulator(endpoint string) (bool, error) {
+	u, err := url.Parse(endpoint)
+	if err != nil || u.Host == "" {
+		return false, fmt.Errorf("email: SES endpoint %q is not an absolute URL", endpoint)
+	}
+	if u.Scheme == "http" || u.Hostname() == "localhost" {
+		return true, nil
+	}
+	ip := net.ParseIP(u.Hostname())
+	return ip != nil && ip.IsLoopback(), nil
+}
+
+// SES sends through Amazon SES's SendEmail (v1 API).
+type SES struct {
+	client *ses.Client
+	from   string
+	retry  RetryPolicy
+}
+
+// SESOption configures an SES sender.
+type SESOption func(*SES)
+
+// WithRetryPolicy replaces DefaultRetryPolicy (tests use short delays).
+func WithRetryPolicy(p RetryPolicy) SESOption {
+	return func(s *SES) { s.retry = p.withDefaults() }
+}
+
+// NewSES sends from the given address, which must be a verified SES
+// identity.
+func NewSES(client *ses.Client, from string, opts ...SESOption) *SES {
+	s := &SES{client: client, from: from, retry: DefaultRetryPolicy}
+	for _, opt := range opts {
+		opt(s)
+	}
+	return s
+}
+
+// Send sends m as one message to all its recipients. Transient failures are
+// retried under the sender's RetryPolicy; the error returned is a
+// *SendError whose class says whether a later retry may succeed.
+func (s *SES) Send(ctx context.Context, m Message) error {
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	utf8 := aws.String("UTF-8")
+	body := &types.Body{}
+	if m.Text != "" {
+		body.Text = &types.Content{Data: aws.String(m.Text), Charset: utf8}
+	}
+	if m.HTML != "" {
+		body.Html = &types.Content{Data: aws.String(m.HTML), Charset: utf8}
+	}
+	input := &ses.SendEmailInput{
+		Source:      aws.String(s.from),
+		Destination: &types.Destination{ToAddresses: m.To},
+		Message: &types.Message{
+			Subject: &types.Content{Data: aws.String(m.Subject), Charset: utf8},
+			Body:    body,
+		},
+	}
+	return s.retry.do(ctx, func(attemptCtx context.Context) error {
+		if _, err := s.client.SendEmail(attemptCtx, input); err != nil {
+			return classifySES(ctx, err)
+		}
+		return nil
+	})
+}
+
+// SES error codes by what they mean for a retry. The throttling code of the
+// v1 API is "Throttling" ("Maximum sending rate exceeded."); the others are
+// the generic AWS codes some endpoints use.
+var (
+	sesTransientCodes = map[string]bool{
+		"Throttling":                  true,
+		"ThrottlingException":         true,
+		"TooManyRequestsException":    true,
+		"RequestThrottled":            true,
+		"ServiceUnavailable":          true,
+		"ServiceUnavailableException": true,
+		"InternalFailure":             true,
+		"InternalError":               true,
+		"RequestTimeout":              true,
+		"RequestTimeoutException":     true,
+	}
+	sesPermanentCodes = map[string]bool{
+		(&types.MessageRejected{}).ErrorCode():                    true,
+		(&types.MailFromDomainNotVerifiedException{}).ErrorCode(): true,
+		"InvalidParameterValue":                                   true,
+	}
+)
+
+// dailyQuotaExceeded is the message of a "Throttling" error that no retry
+// within the day can pass.
+const dailyQuotaExceeded = "Daily message quota exceeded"
+
+// classifySES turns an error of the SES client into a *SendError. parent is
+// the caller's context: once it is done, nothing is worth retrying.
+func classifySES(parent context.Context, err error) *SendError {
+	if parent.Err() != nil {
+		return &SendError{Class: Unclassified, Err: err}
+	}
+	var apiErr smithy.APIError
+	if errors.As(err, &apiErr) {
+		code := apiErr.ErrorCode()
+		switch {
+		case sesPermanentCodes[code]:
+			return &SendError{Class: Permanent, Code: code, Err: err}
+		case sesTransientCodes[code] && !strings.Contains(apiErr.ErrorMessage(), dailyQuotaExceeded):
+			return &SendError{Class: Transient, Code: code, Err: err}
+		case sesTransientCodes[code]:
+			return &SendError{Class: Unclassified, Code: code, Err: err}
+		}
+		return &SendError{Class: classifyStatus(err), Code: code, Err: err}
+	}
+	var sendErr *smithyhttp.RequestSendError
+	if errors.As(err, &sendErr) || errors.Is(err, context.DeadlineExceeded) {
+		return &SendError{Class: Transient, Err: err}
+	}
+	return &SendError{Class: classifyStatus(err), Err: err}
+}
+
+// classifyStatus classifies by the HTTP status alone: an answer that is not
+// SES's (a proxy's 502 page) carries no error code.
+func classifyStatus(err error) Class {
+	var withStatus interface{ HTTPStatusCode() int }
+	if !errors.As(err, &withStatus) {
+		return Unclassified
+	}
+	status := withStatus.HTTPStatusCode()
+	if status >= 500 || status == http.StatusTooManyRequests {
+		return Transient
+	}
+	return Unclassified
+}

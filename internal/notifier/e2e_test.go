@@ -1,0 +1,111 @@
+package notifier_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/integration-hub/hub/internal/email"
+	"github.com/integration-hub/hub/internal/email/sestest"
+	"github.com/integration-hub/hub/internal/ids"
+	"github.com/integration-hub/hub/internal/notifier"
+	"github.com/integration-hub/hub/internal/onetime"
+	"github.com/integration-hub/hub/internal/secrets"
+	"github.com/integration-hub/hub/internal/storage/embedded"
+	"github.com/integration-hub/hub/internal/template"
+	"github.com/integration-hub/hub/internal/testenv"
+	"github.com/integration-hub/hub/internal/users"
+)
+
+// TestAnInvitationReachesTheInviteeOnce runs the path of an invitation: the
+// users package writes the invited user with its outbox event, the table's
+// change feed carries every record of that write (the stream filter is not
+// applied, so the notifier must skip the others), and the notifier sends
+// through SES to the emulator, given the records twice in one batch and
+// again in a second batch.
+func TestAnInvitationReachesTheInviteeOnce(t *testing.T) {
+	ctx := context.Background()
+	tpl, err := template.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	schema := tpl.Table.Schema
+	db, err := embedded.Open(t.TempDir()+"/t.db", schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	ring, err := secrets.NewKeyring(bytes.Repeat([]byte{9}, secrets.MinMasterSize))
+	if err != nil {
+		t.Fatal(err)
+	}
+	box := ring.Box("outbox")
+	emulator := testenv.SESLocal(t)
+	client, err := email.NewSESClient(ctx, emulator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := notifier.New(db, email.NewSES(client, sender, email.WithRetryPolicy(fastRetries)), box, schema,
+		notifier.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
+
+	invitee := address("invitee")
+	links := users.Links{Base: "https://hub.example.com"}
+	u := users.User{ID: ids.New(), Org: org, Email: invitee, Name: "Grace Hopper", Role: users.RoleHubUser}
+	ops, err := users.InviteOps(u, users.Invitation{OrgName: "Acme", InviterName: "Ada Lovelace"}, links, box, time.Now())
+	if err != nil {
+		t.Fatalf("InviteOps: %v", err)
+	}
+	if err := db.Write(ctx, ops...); err != nil {
+		t.Fatalf("write the invitation: %v", err)
+	}
+
+	feed := db.Feed()
+	records, err := feed.Poll(ctx)
+	if err != nil || len(records) == 0 {
+		t.Fatalf("feed holds %d records (%v), want the invitation's", len(records), err)
+	}
+	for _, batch := range [][]events.DynamoDBEventRecord{append(records, records...), records} {
+		resp, err := n.Handle(ctx, events.DynamoDBEvent{Records: batch})
+		if err != nil || len(resp.BatchItemFailures) != 0 {
+			t.Fatalf("Handle = %v, %v; want no failures", resp.BatchItemFailures, err)
+		}
+	}
+	deliveryRecords, err := feed.Poll(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp, err := n.Handle(ctx, events.DynamoDBEvent{Records: deliveryRecords}); err != nil || len(resp.BatchItemFailures) != 0 {
+		t.Fatalf("Handle of the notifier's own writes = %v, %v; want them skipped", resp.BatchItemFailures, err)
+	}
+
+	inbox := sestest.SentTo(t, emulator, invitee)
+	if len(inbox) != 1 {
+		t.Fatalf("%d messages to the invitee, want 1", len(inbox))
+	}
+	msg := inbox[0]
+	if msg.Subject != "You're invited to Acme on Integration Hub" || msg.From != sender {
+		t.Errorf("message from %q with subject %q", msg.From, msg.Subject)
+	}
+	const acceptPrefix = "https://hub.example.com/accept-invitation#token="
+	var secret string
+	for _, link := range email.Links(msg.Body.Text) {
+		if rest, ok := strings.CutPrefix(link, acceptPrefix); ok {
+			if secret, err = url.QueryUnescape(rest); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if secret == "" || !strings.Contains(msg.Body.HTML, acceptPrefix) {
+		t.Fatalf("no accept link in the message:\n%s", msg.Body.Text)
+	}
+	if _, err := db.Get(ctx, onetime.Key(secret)); err != nil {
+		t.Errorf("the link's token is not the invitation's: %v", err)
+	}
+}

@@ -1,0 +1,42 @@
+package notifier
+
+import (
+	"context"
+	"strings"
+
+	"github.com/integration-hub/hub/internal/outbox"
+)
+
+// Recipients decides who receives the email of an event. It is the seam for
+// the notification settings: a resolver that adds the organization's
+// primary contact and the extra addresses configured per kind of event
+// replaces EventRecipients there. The notifier removes duplicates.
+type Recipients interface {
+	Recipients(ctx context.Context, ev outbox.Event) ([]string, error)
+}
+
+// EventRecipients sends to the event's own recipients (Event.To), as
+// personal emails (an invitation, a password reset) need.
+type EventRecipients struct{}
+
+// Recipients returns ev.To.
+func (EventRecipients) Recipients(_ context.Context, ev outbox.Event) ([]string, error) {
+	return ev.To, nil
+}
+
+// distinctAddresses drops blank addresses and repeats of an address in
+// another case, keeping the first spelling and the order.
+func distinctAddresses(addresses []string) []string {
+	seen := make(map[string]bool, len(addresses))
+	distinct := make([]string, 0, len(addresses))
+	for _, address := range addresses {
+		address = strings.TrimSpace(address)
+		folded := strings.ToLower(address)
+		if address == "" || seen[folded] {
+			continue
+		}
+		seen[folded] = true
+		distinct = append(distinct, address)
+	}
+	return distinct
+}

@@ -223,7 +223,9 @@ func (st *Stack) openDynamoDB(ctx context.Context, cfg Config, tbl template.Tabl
 		return nil, err
 	}
 	st.TableDescription = "DynamoDB Local at " + cfg.DynamoDBEndpoint + ", table " + cfg.Table
-	return dynamo.NewStreamSource(streams, arn, tbl.Schema, false), nil
+	// Like the template's trigger (StartingPosition: TRIM_HORIZON), read the
+	// stream from its oldest record; the notifier skips what it delivered.
+	return dynamo.NewStreamSource(streams, arn, tbl.Schema, true), nil
 }
 
 // The demo organization the local stack creates on its first start.

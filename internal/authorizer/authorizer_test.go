@@ -1,0 +1,125 @@
+package authorizer_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/integration-hub/hub/internal/authorizer"
+	"github.com/integration-hub/hub/internal/principal"
+	"github.com/integration-hub/hub/internal/sessions"
+	"github.com/integration-hub/hub/internal/storage"
+	"github.com/integration-hub/hub/internal/storage/embedded"
+	"github.com/integration-hub/hub/internal/template"
+	"github.com/integration-hub/hub/internal/users"
+)
+
+func setup(t *testing.T) (*authorizer.Authorizer, *embedded.DB, *sessions.Signer) {
+	tm, err := template.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := embedded.Open(filepath.Join(t.TempDir(), "hub.db"), tm.Table.Schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	signer, err := sessions.NewSigner(bytes.Repeat([]byte{3}, 32), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &authorizer.Authorizer{Table: db, Sessions: signer, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, db, signer
+}
+
+func putUser(t *testing.T, db storage.Table, u users.User) {
+	ops, err := u.PutOps(1, storage.Condition{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(context.Background(), ops...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func request(authorization string) events.APIGatewayV2CustomAuthorizerV2Request {
+	return events.APIGatewayV2CustomAuthorizerV2Request{Version: "2.0", Type: "REQUEST", RouteKey: "GET /users", Headers: map[string]string{"authorization": authorization}}
+}
+
+func TestAuthorizerResolvesOnlyLiveSessionsOfCurrentUsers(t *testing.T) {
+	a, db, signer := setup(t)
+	now := time.Now()
+	putUser(t, db, users.User{ID: "u1", Org: "o1", Email: "a@o1.test", Role: users.RoleHubUser, Status: users.Active, TokenVersion: 2})
+	putUser(t, db, users.User{ID: "u2", Org: "o1", Email: "b@o1.test", Role: users.RolePartnerUser, Partner: "p1", PartnerPending: true, Status: users.Active, TokenVersion: 1})
+	putUser(t, db, users.User{ID: "u3", Org: "o1", Email: "c@o1.test", Role: users.RoleHubUser, Status: users.Invited})
+	issue := func(org, user string, tv int64) string {
+		tok, _, err := signer.Issue(org, "standard", user, tv, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	other, _ := sessions.NewSigner(bytes.Repeat([]byte{4}, 32), time.Hour)
+	forged, _, _ := other.Issue("o1", "standard", "u1", 2, now)
+	cases := []struct {
+		name   string
+		header string
+		allow  bool
+		want   principal.Principal
+	}{
+		{"hub user", "Bearer " + issue("o1", "u1", 2), true, principal.Principal{Kind: principal.HubUser, Org: "o1", Subject: "u1", Plan: "standard"}},
+		{"scheme is case-insensitive", "bearer " + issue("o1", "u1", 2), true, principal.Principal{Kind: principal.HubUser, Org: "o1", Subject: "u1", Plan: "standard"}},
+		{"pending partner user", "Bearer " + issue("o1", "u2", 1), true, principal.Principal{Kind: principal.PartnerUser, Org: "o1", Subject: "u2", Plan: "standard", Partner: "p1", PartnerPending: true}},
+		{"older token version", "Bearer " + issue("o1", "u1", 1), false, principal.Principal{}},
+		{"invited user", "Bearer " + issue("o1", "u3", 0), false, principal.Principal{}},
+		{"deleted user", "Bearer " + issue("o1", "gone", 0), false, principal.Principal{}},
+		{"user of another organization", "Bearer " + issue("o2", "u1", 2), false, principal.Principal{}},
+		{"other signing key", "Bearer " + forged, false, principal.Principal{}},
+		{"basic credentials", "Basic dTE6cHc=", false, principal.Principal{}},
+		{"no credential", "", false, principal.Principal{}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := a.Handle(context.Background(), request(tc.header))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if resp.IsAuthorized != tc.allow {
+				t.Fatalf("IsAuthorized = %v, want %v", resp.IsAuthorized, tc.allow)
+			}
+			if !tc.allow {
+				if resp.Context != nil {
+					t.Fatalf("a refusal carries a context: %v", resp.Context)
+				}
+				return
+			}
+			got, err := principal.FromContext(resp.Context)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Kind != tc.want.Kind || got.Org != tc.want.Org || got.Subject != tc.want.Subject || got.Partner != tc.want.Partner || got.PartnerPending != tc.want.PartnerPending || got.Plan != tc.want.Plan {
+				t.Fatalf("principal = %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+type failingTable struct{}
+
+func (failingTable) Get(context.Context, storage.Key) (storage.Item, error) {
+	return storage.Item{}, storage.ErrUnavailable
+}
+
+func TestAuthorizerReportsATableFailureInsteadOfDenying(t *testing.T) {
+	a, _, signer := setup(t)
+	a.Table = failingTable{}
+	tok, _, _ := signer.Issue("o1", "standard", "u1", 0, time.Now())
+	if _, err := a.Handle(context.Background(), request("Bearer "+tok)); err == nil {
+		t.Fatal("a table failure was answered as a decision; API Gateway would cache it")
+	}
+}

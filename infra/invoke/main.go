@@ -32,7 +32,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/integration-hub/hub/internal/emulators"
 	"github.com/integration-hub/hub/internal/runtimeapi"
+	"github.com/integration-hub/hub/internal/storage/dynamo"
 	"github.com/integration-hub/hub/internal/template"
 )
 
@@ -53,6 +55,9 @@ type hostSetup struct {
 	// buildDir gets <name>/bootstrap for each function built.
 	buildDir string
 	workDir  string
+	// prepare, when set, supplies what the function needs locally that the
+	// environment does not give (see localDefaults), and its cleanup.
+	prepare func(ctx context.Context, function string, environ []string) ([]string, func(), error)
 }
 
 func main() {
@@ -82,6 +87,7 @@ func runInRepository(ctx context.Context) int {
 		functionsDir: filepath.Join(root, "functions"),
 		buildDir:     filepath.Join(root, "build", "host"),
 		workDir:      workDir,
+		prepare:      localDefaults,
 	})
 }
 
@@ -125,10 +131,20 @@ func run(ctx context.Context, args []string, host hostSetup) int {
 		runtimeapi.WithLogs(host.stderr),
 		runtimeapi.WithWorkDir(host.workDir),
 	}
-	if region := lookupEnv(host.environ, "AWS_REGION"); region != "" {
+	environ := host.environ
+	if host.prepare != nil {
+		extra, cleanup, err := host.prepare(ctx, *name, environ)
+		if err != nil {
+			fmt.Fprintf(host.stderr, "invoke: %v\n", err)
+			return exitFailed
+		}
+		defer cleanup()
+		environ = append(slices.Clone(environ), extra...)
+	}
+	if region := lookupEnv(environ, "AWS_REGION"); region != "" {
 		opts = append(opts, runtimeapi.WithRegion(region))
 	}
-	result, measured, err := invoke(ctx, bootstrap, functionEnv(host.environ), event, opts)
+	result, measured, err := invoke(ctx, bootstrap, functionEnv(environ), event, opts)
 	if result.RequestID != "" {
 		fmt.Fprintf(host.stderr, "REPORT RequestId: %s\tInit Duration: %.2f ms\tDuration: %.2f ms\tMemory Size: %d MB\tMax Memory Used: %d MB\n",
 			result.RequestID, milliseconds(measured.initDuration), milliseconds(result.Duration), *memoryMB, (measured.peakRSS+1<<20-1)>>20)
@@ -268,4 +284,58 @@ func indentJSON(payload []byte) []byte {
 		return payload
 	}
 	return indented.Bytes()
+}
+
+// localDefaults gives a function what Lambda would, when the environment
+// names no table: a DynamoDB Local with the template's table, the local
+// stack's key file, and for the notifier the SES emulator and a sender.
+// All are stopped when the invocation ends.
+func localDefaults(ctx context.Context, function string, environ []string) ([]string, func(), error) {
+	var extra []string
+	var stops []func()
+	cleanup := func() {
+		for _, stop := range slices.Backward(stops) {
+			stop()
+		}
+	}
+	if lookupEnv(environ, "HUB_KEY_FILE") == "" && lookupEnv(environ, "HUB_KEY_PARAMETER") == "" {
+		extra = append(extra, "HUB_KEY_FILE="+filepath.Join(".data", "master.key"))
+	}
+	if lookupEnv(environ, "HUB_PUBLIC_BASE_URL") == "" {
+		extra = append(extra, "HUB_PUBLIC_BASE_URL=http://127.0.0.1:8080")
+	}
+	if lookupEnv(environ, "HUB_TABLE") == "" {
+		ddb, err := emulators.StartDynamoDBLocal()
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("no HUB_TABLE given and DynamoDB Local cannot start (run `make emulators`): %w", err)
+		}
+		stops = append(stops, ddb.Stop)
+		tm, err := template.Load()
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		client, err := dynamo.NewClient(ctx, ddb.Endpoint)
+		if err == nil {
+			err = dynamo.CreateTable(ctx, client, "integration-hub", tm.Table)
+		}
+		if err != nil {
+			cleanup()
+			return nil, nil, err
+		}
+		extra = append(extra, "HUB_TABLE=integration-hub", "HUB_DYNAMODB_ENDPOINT="+ddb.Endpoint)
+	}
+	if function == "notifier" && lookupEnv(environ, "HUB_SES_ENDPOINT") == "" && lookupEnv(environ, "AWS_REGION") == "" {
+		ses, err := emulators.StartSES()
+		if err != nil {
+			cleanup()
+			return nil, nil, fmt.Errorf("the notifier needs SES and the emulator cannot start (run `make emulators`): %w", err)
+		}
+		stops = append(stops, ses.Stop)
+		extra = append(extra, "HUB_SES_ENDPOINT="+ses.Endpoint)
+		if lookupEnv(environ, "HUB_SENDER") == "" {
+			extra = append(extra, "HUB_SENDER=hub@localhost.localdomain")
+		}
+	}
+	return extra, cleanup, nil
 }

@@ -25,16 +25,34 @@ type Getter interface {
 	Get(ctx context.Context, k storage.Key) (storage.Item, error)
 }
 
+// CredentialResolver resolves one kind of credential (API keys,
+// marketplace tokens) that its own package verifies. A credential that is
+// not valid returns an error wrapping ErrDenied; any other error is a
+// failure to decide (API Gateway answers 500 and caches nothing).
+type CredentialResolver interface {
+	Resolve(ctx context.Context, credential string, req events.APIGatewayV2CustomAuthorizerV2Request) (principal.Principal, error)
+}
+
 // Authorizer decides requests.
 type Authorizer struct {
 	Table    Getter
 	Sessions *sessions.Signer
-	Log      *slog.Logger
+	// APIKeys resolves API keys (X-API-KEY, or a Bearer credential with the
+	// API key prefix); nil refuses them.
+	APIKeys CredentialResolver
+	// APIKeyPrefix tells an API key apart from a JWT in a Bearer header.
+	APIKeyPrefix string
+	// Marketplace resolves marketplace end-user tokens (a Bearer JWT that
+	// is not a hub session); nil refuses them.
+	Marketplace CredentialResolver
+	Log         *slog.Logger
 }
 
-// errDenied: the credential is not valid; the request is refused (403 from
+// ErrDenied: the credential is not valid; the request is refused (403 from
 // API Gateway) and the reason only logged.
-var errDenied = errors.New("denied")
+var ErrDenied = errors.New("denied")
+
+var errDenied = ErrDenied
 
 // Handle is the Lambda handler. A refusal is a response; an error (the
 // table unreachable) makes API Gateway answer 500 and is not cached.
@@ -60,12 +78,32 @@ func header(req events.APIGatewayV2CustomAuthorizerV2Request, name string) strin
 	return ""
 }
 
+// resolve picks the credential: an X-API-KEY header, else the Bearer
+// credential of the Authorization header, which is an API key (by its
+// prefix), a hub session (by its issuer) or a marketplace token.
 func (a *Authorizer) resolve(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (principal.Principal, error) {
+	if key := strings.TrimSpace(header(req, "x-api-key")); key != "" {
+		return a.delegate(ctx, a.APIKeys, "API key", key, req)
+	}
 	scheme, token, ok := strings.Cut(header(req, "authorization"), " ")
+	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return principal.Principal{}, fmt.Errorf("%w: no bearer credential", errDenied)
 	}
-	return a.session(ctx, strings.TrimSpace(token))
+	switch {
+	case a.APIKeyPrefix != "" && strings.HasPrefix(token, a.APIKeyPrefix):
+		return a.delegate(ctx, a.APIKeys, "API key", token, req)
+	case sessions.LooksLikeSession(token):
+		return a.session(ctx, token)
+	}
+	return a.delegate(ctx, a.Marketplace, "marketplace token", token, req)
+}
+
+func (a *Authorizer) delegate(ctx context.Context, r CredentialResolver, kind, credential string, req events.APIGatewayV2CustomAuthorizerV2Request) (principal.Principal, error) {
+	if r == nil {
+		return principal.Principal{}, fmt.Errorf("%w: %s credentials are not accepted", errDenied, kind)
+	}
+	return r.Resolve(ctx, credential, req)
 }
 
 // session resolves a hub session: the token must verify and the user must

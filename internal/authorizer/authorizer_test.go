@@ -123,3 +123,59 @@ func TestAuthorizerReportsATableFailureInsteadOfDenying(t *testing.T) {
 		t.Fatal("a table failure was answered as a decision; API Gateway would cache it")
 	}
 }
+
+// recordingResolver stands for a credential kind's own package.
+type recordingResolver struct {
+	kind principal.Kind
+	got  string
+}
+
+func (r *recordingResolver) Resolve(_ context.Context, credential string, _ events.APIGatewayV2CustomAuthorizerV2Request) (principal.Principal, error) {
+	r.got = credential
+	return principal.Principal{Kind: r.kind, Org: "o1", Subject: "s"}, nil
+}
+
+func TestAuthorizerHandsEachCredentialKindToItsResolver(t *testing.T) {
+	a, _, signer := setup(t)
+	session, _, _ := signer.Issue("o1", "standard", "u1", 0, time.Now())
+	marketplaceJWT := "eyJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJodHRwczovL3NhYXMuZXhhbXBsZSIsInN1YiI6ImV1MSJ9.c2ln"
+	cases := []struct {
+		name    string
+		headers map[string]string
+		want    principal.Kind // "" = denied
+		wired   bool
+	}{
+		{"X-API-KEY header", map[string]string{"x-api-key": "ihk_abc_secret"}, principal.APIKey, true},
+		{"API key as a bearer credential", map[string]string{"authorization": "Bearer ihk_abc_secret"}, principal.APIKey, true},
+		{"marketplace token", map[string]string{"authorization": "Bearer " + marketplaceJWT}, principal.EndUser, true},
+		{"API key without a resolver", map[string]string{"x-api-key": "ihk_abc_secret"}, "", false},
+		{"marketplace token without a resolver", map[string]string{"authorization": "Bearer " + marketplaceJWT}, "", false},
+		{"a hub session never reaches the marketplace resolver", map[string]string{"authorization": "Bearer " + session}, "", true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			keys, market := &recordingResolver{kind: principal.APIKey}, &recordingResolver{kind: principal.EndUser}
+			a.APIKeys, a.Marketplace, a.APIKeyPrefix = nil, nil, "ihk_"
+			if tc.wired {
+				a.APIKeys, a.Marketplace = keys, market
+			}
+			resp, err := a.Handle(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{Headers: tc.headers})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.want == "" {
+				if resp.IsAuthorized {
+					t.Fatalf("authorized: %v", resp.Context)
+				}
+				if market.got != "" {
+					t.Fatal("the marketplace resolver saw a hub session")
+				}
+				return
+			}
+			p, err := principal.FromContext(resp.Context)
+			if err != nil || p.Kind != tc.want {
+				t.Fatalf("principal %+v, %v; want kind %s", p, err, tc.want)
+			}
+		})
+	}
+}

@@ -115,3 +115,15 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	}
 	return c, nil
 }
+
+// LooksLikeSession reads a JWT's payload WITHOUT verifying it, to route it
+// to the right verifier: a hub session names the hub's issuer and audience.
+// The verifier that follows is what decides; a forged token that claims to
+// be a session still has to pass Verify.
+func LooksLikeSession(token string) bool {
+	var c Claims
+	if _, _, err := jwt.NewParser().ParseUnverified(token, &c); err != nil {
+		return false
+	}
+	return c.Issuer == Issuer
+}

@@ -23,6 +23,7 @@ import (
 	"github.com/integration-hub/hub/internal/passwords"
 	"github.com/integration-hub/hub/internal/secrets"
 	"github.com/integration-hub/hub/internal/sessions"
+	"github.com/integration-hub/hub/internal/sourcecontrol"
 	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/users"
 	"github.com/integration-hub/hub/internal/web"
@@ -41,6 +42,10 @@ type Deps struct {
 	Hashing passwords.Params
 	// Sender delivers the notifier's email (SES in AWS).
 	Sender notifier.Sender
+
+	// SourceControl configures the Source Control area's OAuth providers
+	// (sourcecontrol.FromEnv); the zero value configures none.
+	SourceControl sourcecontrol.Config
 }
 
 // Logger is a function's logger.
@@ -89,6 +94,9 @@ const OutboxPurpose = "outbox"
 var HTTPFunctions = map[string]func(d *Deps, rt *web.Router){
 	"auth":  func(d *Deps, rt *web.Router) { users.AuthRoutes(rt, d.Users()) },
 	"users": func(d *Deps, rt *web.Router) { users.UsersRoutes(rt, d.Users()) },
+	"source-control": func(d *Deps, rt *web.Router) {
+		sourcecontrol.Routes(rt, sourcecontrol.New(d.Table, d.Keys, d.Links.Base, d.SourceControl, d.now()))
+	},
 }
 
 // HTTPFunctionNames are the HTTP functions, sorted.

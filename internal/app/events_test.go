@@ -25,6 +25,7 @@ import (
 	"github.com/integration-hub/hub/internal/passwords"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/secrets"
+	"github.com/integration-hub/hub/internal/sourcecontrol"
 	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/storage/embedded"
 	"github.com/integration-hub/hub/internal/stream"
@@ -90,6 +91,14 @@ func eventsDeps(t *testing.T) (*app.Deps, string) {
 	}
 	d := &app.Deps{Table: db, Schema: tm.Table.Schema, Keys: keys, Links: users.Links{Base: "https://hub.test"},
 		LogOutput: io.Discard, Hashing: passwords.Params{MemoryKiB: 64, Time: 1, Threads: 1}, Sender: out}
+	// A GitHub client is configured so connecting answers with a sign-in
+	// URL; connecting never calls the provider.
+	d.SourceControl, err = sourcecontrol.FromEnv(func(k string) string {
+		return map[string]string{"HUB_OAUTH_GITHUB_CLIENT_ID": "events-client", "HUB_OAUTH_GITHUB_CLIENT_SECRET": "events-secret"}[k]
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	seedDemo(t, db)
 	return d, outDir
 }

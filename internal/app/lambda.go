@@ -11,6 +11,7 @@ import (
 
 	"github.com/integration-hub/hub/internal/config"
 	"github.com/integration-hub/hub/internal/email"
+	"github.com/integration-hub/hub/internal/sourcecontrol"
 	"github.com/integration-hub/hub/internal/storage/dynamo"
 	"github.com/integration-hub/hub/internal/template"
 	"github.com/integration-hub/hub/internal/users"
@@ -51,6 +52,9 @@ func FromEnv(ctx context.Context, withEmail bool) (*Deps, error) {
 		Schema: tmpl.Table.Schema,
 		Keys:   keys,
 		Links:  users.Links{Base: cfg.PublicBaseURL},
+	}
+	if d.SourceControl, err = sourcecontrol.FromEnv(os.Getenv); err != nil {
+		return nil, err
 	}
 	if withEmail {
 		if cfg.Sender == "" {

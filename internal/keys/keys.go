@@ -135,3 +135,74 @@ func PartnersScope(org string) string { return OrgPK(org) + "#PARTNERS" }
 func SignInAttempts(normalized string) storage.Key {
 	return storage.Key{PK: emailPrefix + normalized, SK: "ATTEMPTS"}
 }
+
+// Source control (appended with the Source Control area; the access
+// patterns belong in the table above):
+//
+//	source control connection   PK=ORG#<org>            SK=SOURCE#org | SOURCE#P#<partner>
+//	OAuth state by hash         PK=OAUTHSTATE#<sha256>  SK=STATE (TTL)
+const (
+	sourcePrefix     = "SOURCE#"
+	oauthStatePrefix = "OAUTHSTATE#"
+)
+
+// SourceConnection is the source control connection of an organization
+// (partner "") or of one of its partner organizations.
+func SourceConnection(org, partner string) storage.Key {
+	scope := "org"
+	if partner != "" {
+		scope = "P#" + partner
+	}
+	return storage.Key{PK: OrgPK(org), SK: sourcePrefix + scope}
+}
+
+// OAuthState is a pending OAuth authorization by the hex SHA-256 of its
+// state parameter; the state itself is never stored.
+func OAuthState(hashHex string) storage.Key {
+	return storage.Key{PK: oauthStatePrefix + hashHex, SK: "STATE"}
+}
+
+// Settings areas (appended with Company, Notifications, Integration Form and
+// Partner Form; the access patterns belong in the table above):
+//
+//	logo upload                  PK=ORG#<org>  SK=LOGO#light | LOGO#dark
+//	notification settings        PK=ORG#<org>  SK=SETTINGS#NOTIFICATIONS
+//	integration form             PK=ORG#<org>  SK=SETTINGS#INTEGRATION_FORM
+//	partner form                 PK=ORG#<org>  SK=SETTINGS#PARTNER_FORM
+//	a partner's form answers     PK=ORG#<org>  SK=ANSWERS#PARTNER_FORM#<partner>
+//	every partner's answers      PK=ORG#<org>  SK begins ANSWERS#PARTNER_FORM#
+const (
+	logoPrefix               = "LOGO#"
+	settingsPrefix           = "SETTINGS#"
+	partnerFormAnswersPrefix = "ANSWERS#PARTNER_FORM#"
+)
+
+// Logo is an uploaded logo variant ("light" or "dark") of an organization.
+func Logo(org, variant string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: logoPrefix + variant}
+}
+
+// NotificationSettings is an organization's Notifications document.
+func NotificationSettings(org string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: settingsPrefix + "NOTIFICATIONS"}
+}
+
+// IntegrationForm is an organization's Integration Form.
+func IntegrationForm(org string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: settingsPrefix + "INTEGRATION_FORM"}
+}
+
+// PartnerForm is an organization's Partner Form.
+func PartnerForm(org string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: settingsPrefix + "PARTNER_FORM"}
+}
+
+// PartnerFormAnswers are one partner organization's answers to the Partner
+// Form.
+func PartnerFormAnswers(org, partner string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: partnerFormAnswersPrefix + partner}
+}
+
+// PartnerFormAnswersPrefix is the sort-key prefix of every partner's
+// answers to the Partner Form.
+const PartnerFormAnswersPrefix = partnerFormAnswersPrefix

@@ -27,6 +27,7 @@ import (
 	"github.com/integration-hub/hub/internal/passwords"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/secrets"
+	"github.com/integration-hub/hub/internal/sourcecontrol"
 	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/storage/dynamo"
 	"github.com/integration-hub/hub/internal/storage/embedded"
@@ -97,6 +98,9 @@ func Open(ctx context.Context, cfg Config) (*Stack, error) {
 	st := &Stack{}
 	d := &app.Deps{Schema: tmpl.Table.Schema, Keys: keys, Links: users.Links{Base: strings.TrimRight(cfg.BaseURL, "/")}, LogOutput: cfg.LogOutput, Hashing: cfg.Hashing}
 	st.Deps = d
+	if d.SourceControl, err = sourcecontrol.FromEnv(os.Getenv); err != nil {
+		return nil, err
+	}
 
 	var source stream.Source
 	if cfg.DynamoDBEndpoint != "" {

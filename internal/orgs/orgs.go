@@ -26,6 +26,28 @@ type Organization struct {
 	// PrimaryContact receives every notification.
 	PrimaryContact string    `json:"primary_contact"`
 	CreatedAt      time.Time `json:"created_at"`
+	// MarketplaceURL is the SaaS page that embeds the In-App Marketplace
+	// (Company area): absolute https, no credentials, no fragment.
+	MarketplaceURL string `json:"marketplace_url,omitempty"`
+	// Logos shown to partners in their hub (Company area).
+	Logos Logos `json:"logos"`
+}
+
+// Logos are the light and dark variants of an organization's logo; a nil
+// variant is not set.
+type Logos struct {
+	Light *Logo `json:"light,omitempty"`
+	Dark  *Logo `json:"dark,omitempty"`
+}
+
+// Logo is either an https URL or an uploaded image, whose bytes live in
+// their own item (keys.Logo) so the profile item stays small.
+type Logo struct {
+	URL string `json:"url,omitempty"`
+	// ContentType, Size and SHA256 describe an upload.
+	ContentType string `json:"content_type,omitempty"`
+	Size        int    `json:"size,omitempty"`
+	SHA256      string `json:"sha256,omitempty"`
 }
 
 // Item is the organization as a stored envelope.

@@ -32,6 +32,16 @@ const (
 	// PasswordResetRequested: a reset was asked for (by the user or by
 	// another user); the user gets the reset link.
 	PasswordResetRequested Kind = "user.password_reset"
+
+	// Notification events (the Notifications area's catalog): the
+	// notifier resolves their recipients from the organization's settings.
+	IntegrationCreated        Kind = "integration.created"
+	TenantCreated             Kind = "tenant.created"
+	TenantArchived            Kind = "tenant.archived"
+	PartnerIntegrationUpdated Kind = "partner_integration.updated"
+	RunFailed                 Kind = "run.failed"
+	PartnerFormSubmitted      Kind = "partner_form.submitted"
+	APIKeyCreated             Kind = "api_key.created"
 )
 
 // Event is one outbox entry.

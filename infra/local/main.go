@@ -70,15 +70,7 @@ func run(useEmulators bool) error {
 		}
 		defer cleanup()
 	}
-	st, err := localstack.Open(ctx, localstack.Config{
-		DataDir:          env("HUB_DATA_DIR", ".data"),
-		BaseURL:          "http://" + addr,
-		DynamoDBEndpoint: os.Getenv("HUB_DYNAMODB_ENDPOINT"),
-		SESEndpoint:      os.Getenv("HUB_SES_ENDPOINT"),
-		Table:            env("HUB_TABLE", "integration-hub"),
-		Sender:           env("HUB_SENDER", "hub@localhost.localdomain"),
-		Log:              log,
-	})
+	st, err := localstack.Open(ctx, stackConfig(addr, log))
 	if err != nil {
 		return err
 	}
@@ -106,6 +98,19 @@ func run(useEmulators bool) error {
 		return err
 	}
 	return nil
+}
+
+// stackConfig reads the local stack's settings from the environment.
+func stackConfig(addr string, log *slog.Logger) localstack.Config {
+	return localstack.Config{
+		DataDir:          env("HUB_DATA_DIR", ".data"),
+		BaseURL:          "http://" + addr,
+		DynamoDBEndpoint: os.Getenv("HUB_DYNAMODB_ENDPOINT"),
+		SESEndpoint:      os.Getenv("HUB_SES_ENDPOINT"),
+		Table:            env("HUB_TABLE", "integration-hub"),
+		Sender:           env("HUB_SENDER", "hub@localhost.localdomain"),
+		Log:              log,
+	}
 }
 
 func printBanner(addr string, st *localstack.Stack, demo localstack.Demo) {
@@ -161,15 +166,7 @@ func createOrg(args []string) error {
 	ctx := context.Background()
 	log := slog.New(slog.NewJSONHandler(os.Stderr, nil))
 	addr := env("HUB_ADDR", "127.0.0.1:8080")
-	st, err := localstack.Open(ctx, localstack.Config{
-		DataDir:          env("HUB_DATA_DIR", ".data"),
-		BaseURL:          "http://" + addr,
-		DynamoDBEndpoint: os.Getenv("HUB_DYNAMODB_ENDPOINT"),
-		SESEndpoint:      os.Getenv("HUB_SES_ENDPOINT"),
-		Table:            env("HUB_TABLE", "integration-hub"),
-		Sender:           env("HUB_SENDER", "hub@localhost.localdomain"),
-		Log:              log,
-	})
+	st, err := localstack.Open(ctx, stackConfig(addr, log))
 	if err != nil {
 		return err
 	}

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,7 +38,9 @@ var tokenInLink = regexp.MustCompile(`#token=([A-Za-z0-9_-]+)`)
 func open(t *testing.T, cfg localstack.Config) *localstack.Stack {
 	t.Helper()
 	cfg.Hashing = fastHashing
-	cfg.LogOutput = io.Discard
+	if cfg.LogOutput == nil {
+		cfg.LogOutput = io.Discard
+	}
 	cfg.Log = slog.New(slog.NewJSONHandler(io.Discard, nil))
 	if cfg.Sender == "" {
 		cfg.Sender = "hub@hub.test"
@@ -111,7 +114,8 @@ func newestToken(t *testing.T, dir string) string {
 
 // The issue's walk-through, as a user would do it with curl against `make run`.
 func TestLocalStackSignInWalkThroughOnTheEmbeddedDefault(t *testing.T) {
-	st := open(t, localstack.Config{DataDir: t.TempDir()})
+	var functionLogs syncBuffer
+	st := open(t, localstack.Config{DataDir: t.TempDir(), LogOutput: &functionLogs})
 	ctx := context.Background()
 	demo, err := st.EnsureDemo(ctx)
 	if err != nil || !demo.Created {
@@ -181,6 +185,40 @@ func TestLocalStackSignInWalkThroughOnTheEmbeddedDefault(t *testing.T) {
 	if status, _ = c.do("GET", "/users", "", nil); status != 401 {
 		t.Fatalf("no credential: %d, want 401", status)
 	}
+
+	logs := functionLogs.String()
+	if !strings.Contains(logs, `"code":"primary_administrator"`) {
+		t.Fatalf("the functions logged nothing the test can check:\n%s", logs)
+	}
+	for name, secret := range map[string]string{"a password": pw, "another password": "another good passphrase", "a session": admin, "a session ": grace} {
+		if strings.Contains(logs, secret) {
+			t.Errorf("the functions' logs reveal %s", name)
+		}
+	}
+	for _, f := range outboxFiles(t, st.OutboxDir) {
+		b, _ := os.ReadFile(f)
+		if tok := tokenInLink.FindSubmatch(b); tok != nil && strings.Contains(logs, string(tok[1])) {
+			t.Errorf("the functions' logs reveal an invitation token")
+		}
+	}
+}
+
+// syncBuffer collects log lines written from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
 
 func TestTheInvitationIsSentOnceWhenTheFeedDeliversItTwice(t *testing.T) {

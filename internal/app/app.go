@@ -17,9 +17,13 @@ import (
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
 	"github.com/integration-hub/hub/internal/authorizer"
+	"github.com/integration-hub/hub/internal/company"
 	"github.com/integration-hub/hub/internal/email"
+	"github.com/integration-hub/hub/internal/forms"
+	"github.com/integration-hub/hub/internal/notifications"
 	"github.com/integration-hub/hub/internal/notifier"
 	"github.com/integration-hub/hub/internal/operator"
+	"github.com/integration-hub/hub/internal/partnerform"
 	"github.com/integration-hub/hub/internal/passwords"
 	"github.com/integration-hub/hub/internal/secrets"
 	"github.com/integration-hub/hub/internal/sessions"
@@ -94,6 +98,18 @@ const OutboxPurpose = "outbox"
 var HTTPFunctions = map[string]func(d *Deps, rt *web.Router){
 	"auth":  func(d *Deps, rt *web.Router) { users.AuthRoutes(rt, d.Users()) },
 	"users": func(d *Deps, rt *web.Router) { users.UsersRoutes(rt, d.Users()) },
+	"company": func(d *Deps, rt *web.Router) {
+		company.Routes(rt, &company.Service{Table: d.Table, Admins: d.Users(), Now: d.now()})
+	},
+	"notifications": func(d *Deps, rt *web.Router) {
+		notifications.Routes(rt, &notifications.Service{Table: d.Table, Now: d.now()})
+	},
+	"integration-form": func(d *Deps, rt *web.Router) {
+		forms.IntegrationRoutes(rt, &forms.IntegrationService{Table: d.Table, Now: d.now()})
+	},
+	"partner-form": func(d *Deps, rt *web.Router) {
+		partnerform.Routes(rt, &partnerform.Service{Table: d.Table, Links: d.Links, Box: d.Keys.Box(OutboxPurpose), Now: d.now()})
+	},
 	"source-control": func(d *Deps, rt *web.Router) {
 		sourcecontrol.Routes(rt, sourcecontrol.New(d.Table, d.Keys, d.Links.Base, d.SourceControl, d.now()))
 	},
@@ -148,7 +164,10 @@ const NotifierLease = 90 * time.Second
 
 // Notifier sends the outbox's email through d.Sender.
 func (d *Deps) Notifier() *notifier.Notifier {
-	return notifier.New(d.Table, d.Sender, d.Keys.Box(OutboxPurpose), d.Schema, notifier.WithLogger(d.Logger("notifier")), notifier.WithLease(NotifierLease))
+	return notifier.New(d.Table, d.Sender, d.Keys.Box(OutboxPurpose), d.Schema,
+		notifier.WithLogger(d.Logger("notifier")),
+		notifier.WithLease(NotifierLease),
+		notifier.WithRecipients(notifications.Resolver{Table: d.Table}))
 }
 
 var _ notifier.Sender = (*email.SES)(nil)

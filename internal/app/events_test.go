@@ -67,6 +67,34 @@ var expected = map[string]string{
 	"notifier/invitation-insert.json":                   "1 email",
 	"notifier/invitation-delivered-twice.json":          "1 email",
 	"notifier/user-modified.json":                       "0 email",
+	"company/get.json":                                  "200",
+	"company/get-as-pending-partner.json":               "403",
+	"company/update.json":                               "200",
+	"company/update-without-if-match.json":              "428",
+	"company/update-marketplace-with-credentials.json":  "400",
+	"company/change-primary-admin.json":                 "200",
+	"company/change-primary-admin-as-partner.json":      "403",
+	"company/upload-logo-svg.json":                      "200",
+	"company/upload-logo-svg-with-script.json":          "400",
+	"company/set-logo-url.json":                         "200",
+	"company/get-logo-not-uploaded.json":                "404",
+	"company/remove-logo.json":                          "200",
+	"company/remove-logo-stale.json":                    "412",
+	"notifications/get.json":                            "200",
+	"notifications/get-as-partner.json":                 "403",
+	"notifications/replace.json":                        "200",
+	"notifications/replace-unknown-event.json":          "400",
+	"integration-form/get.json":                         "200",
+	"integration-form/get-lite.json":                    "404",
+	"integration-form/replace.json":                     "200",
+	"integration-form/replace-stale.json":               "412",
+	"partner-form/get.json":                             "200",
+	"partner-form/get-as-pending-partner.json":          "200",
+	"partner-form/replace.json":                         "200",
+	"partner-form/submit-as-hub-user.json":              "403",
+	"partner-form/submit-unknown-field.json":            "400",
+	"partner-form/list-answers.json":                    "200",
+	"partner-form/get-answers-not-submitted.json":       "404",
 	"source-control/callback-access-denied.json":        "303",
 	"source-control/callback.json":                      "303",
 	"source-control/connect-github.json":                "200",
@@ -252,7 +280,9 @@ func writeNotifierEvents(t *testing.T, root string) {
 	for _, op := range ops {
 		switch op.Item.Type {
 		case outbox.EntityType:
-			eventItem = op.Item
+			if ev, err := outbox.FromItem(op.Item); err == nil && ev.Kind == outbox.Invitation {
+				eventItem = op.Item
+			}
 		case users.EntityType:
 			userItem = op.Item
 		}

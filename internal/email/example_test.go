@@ -9,7 +9,7 @@ import (
 )
 
 func ExampleRender() {
-	subject, text, _, err := email.Render(outbox.UserInvited, map[string]string{
+	subject, text, _, err := email.Render(outbox.Invitation, map[string]string{
 		"org_name":   "Acme",
 		"inviter":    "Ada Lovelace",
 		"expires_at": "Tue, 10 Mar 2026 09:00:00 UTC",

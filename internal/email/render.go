@@ -13,8 +13,11 @@ import (
 	"github.com/integration-hub/hub/internal/outbox"
 )
 
-// Each kind has templates/<kind>.txt, defining "subject" and "text", and
-// templates/<kind>.html, defining "content", which layout.html frames.
+// Each personal kind has templates/<kind>.txt, defining "subject" and
+// "text", and templates/<kind>.html, defining "content", which layout.html
+// frames. Every kind of the notification catalog (outbox.Notifications)
+// shares templates/notification.*, which show the catalog's title and the
+// event's fields.
 //
 //go:embed templates
 var templateFiles embed.FS
@@ -35,7 +38,7 @@ type templateSpec struct {
 // specs lists every kind the notifier sends. Fields come from the event's
 // Data and its opened Sealed fields (the link).
 var specs = map[outbox.Kind]templateSpec{
-	outbox.UserInvited: {
+	outbox.Invitation: {
 		required: []string{"org_name", "link", "expires_at"},
 		optional: []string{"inviter"},
 	},
@@ -53,16 +56,34 @@ type kindTemplates struct {
 
 var catalog = mustParseCatalog()
 
+// notificationTemplate is the file name shared by the catalog's kinds.
+const notificationTemplate = "notification"
+
 func mustParseCatalog() map[outbox.Kind]kindTemplates {
-	parsed := make(map[outbox.Kind]kindTemplates, len(specs))
-	for kind, spec := range specs {
-		text, err := texttemplate.New(string(kind)).Option("missingkey=error").
-			ParseFS(templateFiles, "templates/"+string(kind)+".txt")
+	parsed := make(map[outbox.Kind]kindTemplates, len(specs)+len(outbox.Notifications))
+	files := make(map[outbox.Kind]string, len(specs)+len(outbox.Notifications))
+	all := maps.Clone(specs)
+	for kind := range specs {
+		files[kind] = string(kind)
+	}
+	for _, n := range outbox.Notifications {
+		all[n.Kind] = templateSpec{}
+		files[n.Kind] = notificationTemplate
+	}
+	for kind, spec := range all {
+		// A personal template names every field it uses (optional ones are
+		// filled in); a notification's fields vary by event.
+		missing := "missingkey=error"
+		if files[kind] == notificationTemplate {
+			missing = "missingkey=zero"
+		}
+		text, err := texttemplate.New(string(kind)).Option(missing).
+			ParseFS(templateFiles, "templates/"+files[kind]+".txt")
 		if err != nil {
 			panic(fmt.Sprintf("email: text templates of %s: %v", kind, err))
 		}
-		html, err := htmltemplate.New(string(kind)).Option("missingkey=error").
-			ParseFS(templateFiles, "templates/layout.html", "templates/"+string(kind)+".html")
+		html, err := htmltemplate.New(string(kind)).Option(missing).
+			ParseFS(templateFiles, "templates/layout.html", "templates/"+files[kind]+".html")
 		if err != nil {
 			panic(fmt.Sprintf("email: HTML templates of %s: %v", kind, err))
 		}
@@ -128,11 +149,18 @@ func Render(kind outbox.Kind, fields map[string]string) (subject, text, html str
 	if missing != nil {
 		return "", "", "", &MissingFieldsError{Kind: kind, Fields: missing}
 	}
-	data := make(map[string]string, len(fields)+len(tpl.optional)+1)
+	data := make(map[string]any, len(fields)+len(tpl.optional)+3)
 	for _, name := range tpl.optional {
 		data[name] = ""
 	}
-	maps.Copy(data, fields)
+	for k, v := range fields {
+		data[k] = v
+	}
+	if n, ok := outbox.NotificationOf(kind); ok {
+		data["title"] = n.Title
+		data["description"] = n.Description
+		data["details"] = detailsOf(fields)
+	}
 
 	var b strings.Builder
 	if err := tpl.text.ExecuteTemplate(&b, "subject", data); err != nil {
@@ -153,4 +181,21 @@ func Render(kind outbox.Kind, fields map[string]string) (subject, text, html str
 		return "", "", "", fmt.Errorf("email: render HTML of %s: %w", kind, err)
 	}
 	return subject, text, b.String(), nil
+}
+
+// detail is one field of a notification, shown as a line.
+type detail struct{ Name, Value string }
+
+// detailsOf lists a notification's fields in name order, named for people
+// ("partner_name" reads "Partner name").
+func detailsOf(fields map[string]string) []detail {
+	out := make([]detail, 0, len(fields))
+	for _, k := range slices.Sorted(maps.Keys(fields)) {
+		if k == SubjectField || fields[k] == "" {
+			continue
+		}
+		name := strings.ReplaceAll(k, "_", " ")
+		out = append(out, detail{Name: strings.ToUpper(name[:1]) + name[1:], Value: fields[k]})
+	}
+	return out
 }

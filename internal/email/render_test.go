@@ -36,7 +36,7 @@ func TestRenderEveryKindShowsItsFieldsInBothBodies(t *testing.T) {
 		wantInHTML []string
 	}{
 		{
-			kind:       outbox.UserInvited,
+			kind:       outbox.Invitation,
 			fields:     invitationFields(),
 			subject:    "You're invited to Acme on Integration Hub",
 			wantInText: []string{"Ada Lovelace has invited you to join Acme", "https://hub.example.com/accept-invitation#token=tok123", "expires on Tue, 10 Mar 2026 09:00:00 UTC"},
@@ -71,8 +71,40 @@ func TestRenderEveryKindShowsItsFieldsInBothBodies(t *testing.T) {
 			}
 		})
 	}
-	if got := email.Kinds(); !slices.Equal(got, []outbox.Kind{outbox.UserInvited, outbox.PasswordResetRequested}) {
-		t.Errorf("Kinds = %v; a new kind needs a case here", got)
+	personal := []outbox.Kind{outbox.Invitation, outbox.PasswordResetRequested}
+	for _, n := range outbox.Notifications {
+		personal = append(personal, n.Kind)
+	}
+	slices.Sort(personal)
+	if got := email.Kinds(); !slices.Equal(got, personal) {
+		t.Errorf("Kinds = %v, want the personal kinds and the notification catalog %v", got, personal)
+	}
+}
+
+func TestEveryNotificationRendersItsTitleAndFields(t *testing.T) {
+	for _, n := range outbox.Notifications {
+		t.Run(string(n.Kind), func(t *testing.T) {
+			subject, text, html, err := email.Render(n.Kind, map[string]string{
+				"organization": "Acme", "partner_name": "Globex <Ltd>", "submitted_by": "ops@globex.test",
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if subject != n.Title+" — Acme" {
+				t.Errorf("subject = %q", subject)
+			}
+			for _, want := range []string{n.Description, "Partner name: Globex <Ltd>", "Submitted by: ops@globex.test"} {
+				if !strings.Contains(text, want) {
+					t.Errorf("text lacks %q:\n%s", want, text)
+				}
+			}
+			if !strings.Contains(html, "Globex &lt;Ltd&gt;") || strings.Contains(html, "<Ltd>") {
+				t.Errorf("HTML does not show the escaped field:\n%s", html)
+			}
+		})
+	}
+	if _, _, _, err := email.Render(outbox.RunFailed, nil); err != nil {
+		t.Fatalf("a notification without fields: %v", err)
 	}
 }
 
@@ -80,7 +112,7 @@ func TestRenderKeepsFieldsInTheirPlace(t *testing.T) {
 	fields := invitationFields()
 	fields["org_name"] = "Acme <script>alert(1)</script>\r\nBcc: eve@example.com"
 	fields["inviter"] = ""
-	subject, text, html, err := email.Render(outbox.UserInvited, fields)
+	subject, text, html, err := email.Render(outbox.Invitation, fields)
 	if err != nil {
 		t.Fatalf("Render: %v", err)
 	}
@@ -111,10 +143,10 @@ func TestRenderRefusesUnknownKindsAndMissingFields(t *testing.T) {
 		permanent bool
 	}{
 		{name: "unknown kind", kind: "org.deleted", fields: invitationFields(), want: email.ErrUnknownKind},
-		{name: "missing link", kind: outbox.UserInvited, fields: withoutLink, want: email.ErrMissingFields, missing: []string{"link"}, permanent: true},
+		{name: "missing link", kind: outbox.Invitation, fields: withoutLink, want: email.ErrMissingFields, missing: []string{"link"}, permanent: true},
 		{name: "empty expiry", kind: outbox.PasswordResetRequested, fields: emptyExpiry, want: email.ErrMissingFields, missing: []string{"expires_at"}, permanent: true},
-		{name: "no fields", kind: outbox.UserInvited, fields: nil, want: email.ErrMissingFields, missing: []string{"org_name", "link", "expires_at"}, permanent: true},
-		{name: "optional field absent", kind: outbox.UserInvited, fields: withoutOptional},
+		{name: "no fields", kind: outbox.Invitation, fields: nil, want: email.ErrMissingFields, missing: []string{"org_name", "link", "expires_at"}, permanent: true},
+		{name: "optional field absent", kind: outbox.Invitation, fields: withoutOptional},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,6 +23,7 @@
 package keys
 
 import (
+	"encoding/base64"
 	"errors"
 	"strings"
 
@@ -206,3 +207,118 @@ func PartnerFormAnswers(org, partner string) storage.Key {
 // PartnerFormAnswersPrefix is the sort-key prefix of every partner's
 // answers to the Partner Form.
 const PartnerFormAnswersPrefix = partnerFormAnswersPrefix
+
+// API access, integrations, tenants and runs (appended with issue 5; the
+// access patterns belong in the table above):
+//
+//	API key of an organization    PK=ORG#<org>  SK=APIKEY#<key>  (list: SK begins APIKEY#)
+//	API key by id (authorizer)    PK=APIKEY#<key>  SK=APIKEY  (TTL at its expiry)
+//	integration by id             PK=ORG#<org>  SK=INTEGRATION#<integration>  (list by creation: SK begins INTEGRATION#)
+//	integrations by name          GSI1PK=ORG#<org>#INTEGRATIONS  GSI1SK=<name>#<integration>
+//	a partner's integrations      GSI2PK=ORG#<org>#P#<partner>#INTEGRATIONS  GSI2SK=<name>#<integration>
+//	tenant by id (archived too)   PK=ORG#<org>  SK=TENANT#<tenant>
+//	live tenants by creation      GSI1PK=ORG#<org>#TENANTS  GSI1SK=<tenant>
+//	live tenants of an integration GSI2PK=ORG#<org>#I#<integration>#TENANTS  GSI2SK=<tenant>
+//	live tenants of an end-user   PK=ORG#<org>#ENDUSER#<base64url end-user>  SK=TENANT#<tenant>  (installation copies)
+//	runs of a tenant              PK=ORG#<org>#TENANT#<tenant>  SK=RUN#<run>  (newest first: descending)
+//	run by trigger id             PK=ORG#<org>  SK=TRIGGER#<run>  (names the run's tenant)
+//	idempotency key of a start    PK=ORG#<org>  SK=IDEMPOTENCY#<sha256>  (TTL 24 h)
+const (
+	apiKeyPrefix      = "APIKEY#"
+	integrationPrefix = "INTEGRATION#"
+	tenantPrefix      = "TENANT#"
+	runPrefix         = "RUN#"
+	triggerPrefix     = "TRIGGER#"
+	idempotencyPrefix = "IDEMPOTENCY#"
+)
+
+// APIKey is an API key as its organization lists it.
+func APIKey(org, key string) storage.Key { return storage.Key{PK: OrgPK(org), SK: apiKeyPrefix + key} }
+
+// APIKeysPrefix is the sort-key prefix of an organization's API keys.
+const APIKeysPrefix = apiKeyPrefix
+
+// APIKeyLookup is the deployment-wide item the authorizer reads to resolve
+// a presented key by its id alone; it also makes key ids unique.
+func APIKeyLookup(key string) storage.Key { return storage.Key{PK: apiKeyPrefix + key, SK: "APIKEY"} }
+
+// Integration is an integration of an organization.
+func Integration(org, integration string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: integrationPrefix + integration}
+}
+
+// IntegrationsPrefix is the sort-key prefix of an organization's
+// integrations, in creation order.
+const IntegrationsPrefix = integrationPrefix
+
+// IntegrationsScope is the GSI1 partition of an organization's integrations
+// by name.
+func IntegrationsScope(org string) string { return OrgPK(org) + "#INTEGRATIONS" }
+
+// PartnerIntegrationsScope is the GSI2 partition of one partner
+// organization's integrations by name.
+func PartnerIntegrationsScope(org, partner string) string {
+	return OrgPK(org) + "#P#" + partner + "#INTEGRATIONS"
+}
+
+// IntegrationByName is an integration's key in a by-name scope; the id
+// keeps equal names apart and the order stable.
+func IntegrationByName(scope, sortName, integration string) storage.Key {
+	return storage.Key{PK: scope, SK: sortName + "#" + integration}
+}
+
+// Tenant is a tenant of an organization, archived or not.
+func Tenant(org, tenant string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: tenantPrefix + tenant}
+}
+
+// TenantsScope is the GSI1 partition of an organization's live tenants.
+func TenantsScope(org string) string { return OrgPK(org) + "#TENANTS" }
+
+// IntegrationTenantsScope is the GSI2 partition of the live tenants of one
+// integration.
+func IntegrationTenantsScope(org, integration string) string {
+	return OrgPK(org) + "#I#" + integration + "#TENANTS"
+}
+
+// TenantInScope is a live tenant's key in a tenants scope, in creation order.
+func TenantInScope(scope, tenant string) storage.Key { return storage.Key{PK: scope, SK: tenant} }
+
+// EndUserTenantsPK is the partition of one marketplace end-user's live
+// tenants. End-user ids come from the SaaS's token and may hold any
+// character, so they are base64url-encoded into the key.
+func EndUserTenantsPK(org, endUser string) string {
+	return OrgPK(org) + "#ENDUSER#" + base64.RawURLEncoding.EncodeToString([]byte(endUser))
+}
+
+// EndUserTenant is the installation copy of a live tenant in its end-user's
+// partition.
+func EndUserTenant(org, endUser, tenant string) storage.Key {
+	return storage.Key{PK: EndUserTenantsPK(org, endUser), SK: tenantPrefix + tenant}
+}
+
+// TenantsPrefix is the sort-key prefix of tenants and installation copies.
+const TenantsPrefix = tenantPrefix
+
+// TenantRunsPK is the partition of one tenant's runs.
+func TenantRunsPK(org, tenant string) string { return OrgPK(org) + "#" + tenantPrefix + tenant }
+
+// Run is one run of a tenant.
+func Run(org, tenant, run string) storage.Key {
+	return storage.Key{PK: TenantRunsPK(org, tenant), SK: runPrefix + run}
+}
+
+// RunsPrefix is the sort-key prefix of a tenant's runs.
+const RunsPrefix = runPrefix
+
+// RunTrigger finds a run, and its tenant, by the trigger id a start
+// returned (the run's id).
+func RunTrigger(org, run string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: triggerPrefix + run}
+}
+
+// StartIdempotency is the guard of an Idempotency-Key sent with a start,
+// by the hex SHA-256 of the key.
+func StartIdempotency(org, keyHashHex string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: idempotencyPrefix + keyHashHex}
+}

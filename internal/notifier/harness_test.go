@@ -134,7 +134,7 @@ func (h *harness) invitationEvent(to ...string) (outbox.Event, string) {
 	h.mu.Lock()
 	h.secrets = append(h.secrets, hex.EncodeToString(token), link)
 	h.mu.Unlock()
-	ev := outbox.New(org, outbox.UserInvited, time.Now())
+	ev := outbox.New(org, outbox.Invitation, time.Now())
 	ev.To = to
 	ev.Data = map[string]string{"org_name": "Acme", "inviter": "Ada Lovelace", "expires_at": "Tue, 10 Mar 2026 09:00:00 UTC"}
 	ev.Sealed = map[string]string{"link": h.box.Seal([]byte(link), ev.SealedContext())}

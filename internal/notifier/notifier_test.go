@@ -55,7 +55,7 @@ func TestARecordDeliveredAgainSendsOneEmail(t *testing.T) {
 				t.Errorf("the other event's email went %d times, want 1", len(h.inbox(other)))
 			}
 			d, it, ok := h.delivery(ev)
-			if !ok || d.Status != notifier.Sent || d.EventID != ev.ID || d.Kind != outbox.UserInvited {
+			if !ok || d.Status != notifier.Sent || d.EventID != ev.ID || d.Kind != outbox.Invitation {
 				t.Fatalf("delivery = %+v (found %v), want sent", d, ok)
 			}
 			if until := time.Until(it.ExpiresAt); until < outbox.Retention-time.Minute || until > outbox.Retention+time.Minute {
@@ -387,7 +387,7 @@ func TestLogsNameTheEventButNeverItsTokenOrBody(t *testing.T) {
 			t.Fatalf("log line is not JSON: %v\n%s", err, line)
 		}
 		id, _ := entry["event_id"].(string)
-		if id == "" || entry["kind"] != string(outbox.UserInvited) || entry["sequence_number"] == "" {
+		if id == "" || entry["kind"] != string(outbox.Invitation) || entry["sequence_number"] == "" {
 			t.Errorf("log line lacks the event id, kind or sequence number: %s", line)
 		}
 		if outcome, ok := entry["outcome"].(string); ok {
@@ -414,7 +414,7 @@ func TestEachKindIsSentWithItsTemplate(t *testing.T) {
 		greets  string
 	}{
 		{
-			kind:    outbox.UserInvited,
+			kind:    outbox.Invitation,
 			data:    map[string]string{"org_name": "Acme", "inviter": "Ada Lovelace", "expires_at": "Tue, 10 Mar 2026 09:00:00 UTC"},
 			link:    "https://hub.example.com/accept-invitation#token=inv1tat10n",
 			subject: "You're invited to Acme on Integration Hub",

@@ -27,8 +27,9 @@ const Retention = 7 * 24 * time.Hour
 type Kind string
 
 const (
-	// UserInvited: a person was invited to the hub; they get the invitation.
-	UserInvited Kind = "user.invited"
+	// Invitation: the invitation email itself, with its one-time link, to
+	// the invited person only.
+	Invitation Kind = "user.invitation"
 	// PasswordResetRequested: a reset was asked for (by the user or by
 	// another user); the user gets the reset link.
 	PasswordResetRequested Kind = "user.password_reset"
@@ -42,7 +43,42 @@ const (
 	RunFailed                 Kind = "run.failed"
 	PartnerFormSubmitted      Kind = "partner_form.submitted"
 	APIKeyCreated             Kind = "api_key.created"
+	// UserInvited tells the organization that someone was invited (no
+	// link; the invited person gets an Invitation).
+	UserInvited Kind = "user.invited"
 )
+
+// Notification is an event of the notification catalog: its kind, the
+// title of its email and what it means.
+type Notification struct {
+	Kind        Kind
+	Title       string
+	Description string
+}
+
+// Notifications is the catalog, in the order the Notifications area shows
+// it. The primary contact receives every one of them; each can be switched
+// on for extra addresses.
+var Notifications = []Notification{
+	{IntegrationCreated, "Integration created", "An integration was created."},
+	{TenantCreated, "Tenant created", "A tenant was created: an end-user installed an integration."},
+	{TenantArchived, "Tenant archived", "A tenant was archived (deleted)."},
+	{PartnerIntegrationUpdated, "Partner integration updated", "A partner updated an integration or submitted it for review."},
+	{RunFailed, "Run failed", "A run of a tenant failed."},
+	{PartnerFormSubmitted, "Partner Form submitted", "A partner organization submitted the Partner Form."},
+	{UserInvited, "User invited", "A user was invited to the hub."},
+	{APIKeyCreated, "API key created", "An API key was created."},
+}
+
+// NotificationOf returns the catalog entry of kind.
+func NotificationOf(kind Kind) (Notification, bool) {
+	for _, n := range Notifications {
+		if n.Kind == kind {
+			return n, true
+		}
+	}
+	return Notification{}, false
+}
 
 // Event is one outbox entry.
 type Event struct {

@@ -42,8 +42,9 @@ const (
 )
 
 // InviteOps are the operations that create u as an invited user: the user,
-// its email guard (both conditional on being absent), the invitation token
-// and the invitation email's outbox event. Write them in one atomic write.
+// its email guard (both conditional on being absent), the invitation token,
+// the invitation email's outbox event, and the "user invited" notification
+// for the organization. Write them in one atomic write.
 func InviteOps(u User, inv Invitation, links Links, box Sealer, now time.Time) ([]storage.Op, error) {
 	u.Status = Invited
 	u.InvitedAt = now.UTC()
@@ -58,11 +59,21 @@ func InviteOps(u User, inv Invitation, links Links, box Sealer, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
+	notice := outbox.New(u.Org, outbox.UserInvited, now)
+	notice.Data = map[string]string{"email": u.Email, "invited_by": inv.InviterName, "organization": inv.OrgName}
+	if u.Partner != "" {
+		notice.Data["partner_id"] = u.Partner
+	}
+	noticePut, err := outbox.Put(notice)
+	if err != nil {
+		return nil, err
+	}
 	ops := []storage.Op{
 		OpUser:       userPuts[0],
 		OpEmailGuard: storage.Put(u.GuardItem(), storage.Absent()),
 		tokenPut,
 		event,
+		noticePut,
 	}
 	return append(ops, userPuts[1:]...), nil
 }
@@ -76,7 +87,7 @@ func InvitationOps(u User, version int64, inv Invitation, links Links, box Seale
 	if err != nil {
 		return storage.Op{}, storage.Op{}, err
 	}
-	ev := outbox.New(u.Org, outbox.UserInvited, now)
+	ev := outbox.New(u.Org, outbox.Invitation, now)
 	ev.To = []string{u.Email}
 	ev.Data = map[string]string{
 		"org_name":   inv.OrgName,

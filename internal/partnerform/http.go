@@ -1,0 +1,96 @@
+package partnerform
+
+import (
+	"net/http"
+	"strconv"
+
+	"github.com/integration-hub/hub/internal/apperr"
+	"github.com/integration-hub/hub/internal/principal"
+	"github.com/integration-hub/hub/internal/settings"
+	"github.com/integration-hub/hub/internal/web"
+)
+
+// Routes are functions/partner-form's routes. Reading and submitting the
+// form are open to partner users whose form is due (EvenPending); the
+// service refuses lite organizations (404) and the wrong kind of user.
+func Routes(rt *web.Router, s *Service) {
+	hubUsers := web.Allow(principal.HubUser)
+	formTakers := web.Allow(principal.HubUser, principal.PartnerUser).EvenPending()
+	rt.Handle("GET", "/partner-form", formTakers, func(w http.ResponseWriter, r *http.Request) error {
+		doc, version, err := s.Read(r.Context(), web.Caller(r))
+		if err != nil {
+			return err
+		}
+		web.SetETag(w, version)
+		web.JSON(w, http.StatusOK, doc)
+		return nil
+	})
+	rt.Handle("PUT", "/partner-form", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
+		if err := area(web.Caller(r), principal.HubUser); err != nil {
+			return err
+		}
+		version, err := settings.IfMatch(r)
+		if err != nil {
+			return err
+		}
+		var in Input
+		if err := web.Decode(r, &in, 0); err != nil {
+			return err
+		}
+		doc, version, err := s.Replace(r.Context(), web.Caller(r), version, in)
+		if err != nil {
+			return err
+		}
+		web.SetETag(w, version)
+		web.JSON(w, http.StatusOK, doc)
+		return nil
+	})
+	rt.Handle("POST", "/partner-form/answers", formTakers, func(w http.ResponseWriter, r *http.Request) error {
+		if err := area(web.Caller(r), principal.PartnerUser); err != nil {
+			return err
+		}
+		var in SubmitInput
+		if err := web.Decode(r, &in, 0); err != nil {
+			return err
+		}
+		sub, err := s.Submit(r.Context(), web.Caller(r), in)
+		if err != nil {
+			return err
+		}
+		w.Header().Set("Location", "/partner-form/answers/"+sub.Partner)
+		web.JSON(w, http.StatusCreated, sub)
+		return nil
+	})
+	rt.Handle("GET", "/partner-form/answers", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
+		limit, err := limitParam(r)
+		if err != nil {
+			return err
+		}
+		page, err := s.List(r.Context(), web.Caller(r), limit, r.URL.Query().Get("cursor"))
+		if err != nil {
+			return err
+		}
+		web.JSON(w, http.StatusOK, page)
+		return nil
+	})
+	rt.Handle("GET", "/partner-form/answers/{partner_id}", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
+		sub, err := s.Answers(r.Context(), web.Caller(r), r.PathValue("partner_id"))
+		if err != nil {
+			return err
+		}
+		web.JSON(w, http.StatusOK, sub)
+		return nil
+	})
+}
+
+func limitParam(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > MaxListLimit {
+		return 0, apperr.Field("limit", "invalid_limit", "limit is a whole number from 1 to %d", MaxListLimit)
+	}
+	return n, nil
+}

@@ -33,6 +33,10 @@ func (l Links) ResetPassword(secret string) string {
 type Invitation struct {
 	OrgName     string
 	InviterName string
+	// Notify also raises the "user invited" notification for the
+	// organization; the operator's invitation of a new organization's
+	// administrator (its primary contact) does not.
+	Notify bool
 }
 
 // Operation positions in the write InviteOps returns, for storage.FailedOn.
@@ -59,21 +63,23 @@ func InviteOps(u User, inv Invitation, links Links, box Sealer, now time.Time) (
 	if err != nil {
 		return nil, err
 	}
-	notice := outbox.New(u.Org, outbox.UserInvited, now)
-	notice.Data = map[string]string{"email": u.Email, "invited_by": inv.InviterName, "organization": inv.OrgName}
-	if u.Partner != "" {
-		notice.Data["partner_id"] = u.Partner
-	}
-	noticePut, err := outbox.Put(notice)
-	if err != nil {
-		return nil, err
-	}
 	ops := []storage.Op{
 		OpUser:       userPuts[0],
 		OpEmailGuard: storage.Put(u.GuardItem(), storage.Absent()),
 		tokenPut,
 		event,
-		noticePut,
+	}
+	if inv.Notify {
+		notice := outbox.New(u.Org, outbox.UserInvited, now)
+		notice.Data = map[string]string{"email": u.Email, "invited_by": inv.InviterName, "organization": inv.OrgName}
+		if u.Partner != "" {
+			notice.Data["partner_id"] = u.Partner
+		}
+		noticePut, err := outbox.Put(notice)
+		if err != nil {
+			return nil, err
+		}
+		ops = append(ops, noticePut)
 	}
 	return append(ops, userPuts[1:]...), nil
 }

@@ -151,7 +151,7 @@ func (s *Service) CreatePartner(ctx context.Context, p principal.Principal, in P
 		}
 		u := User{ID: ids.At(now), Org: p.Org, Email: email, Name: uname, Role: RolePartnerUser, Partner: pt.ID,
 			PartnerPending: status == PartnerPending, InvitedBy: p.Subject, CreatedAt: now}
-		invite, err := InviteOps(u, Invitation{OrgName: o.Name, InviterName: s.displayName(ctx, p)}, s.Links, s.Box, now)
+		invite, err := InviteOps(u, Invitation{OrgName: o.Name, InviterName: s.displayName(ctx, p), Notify: true}, s.Links, s.Box, now)
 		if err != nil {
 			return PartnerView{}, err
 		}

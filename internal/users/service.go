@@ -578,7 +578,7 @@ func (s *Service) Invite(ctx context.Context, p principal.Principal, in InviteIn
 		guard = append(guard, storage.Check(keys.Partner(p.Org, partner), storage.VersionIs(version)))
 	}
 	inviter := s.displayName(ctx, p)
-	ops, err := InviteOps(u, Invitation{OrgName: o.Name, InviterName: inviter}, s.Links, s.Box, now)
+	ops, err := InviteOps(u, Invitation{OrgName: o.Name, InviterName: inviter, Notify: true}, s.Links, s.Box, now)
 	if err != nil {
 		return View{}, err
 	}

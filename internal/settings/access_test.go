@@ -34,7 +34,7 @@ type caller struct {
 const svgLogo = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 10 10"><rect width="10" height="10" fill="#0a0"/></svg>`
 
 // TestWhoReachesWhichRoute runs every route of the Company, Notifications,
-// Integration Form and Partner Form areas for a hub user, a partner user, a
+// Integration Form, Partner Form and Source Control areas for a hub user, a partner user, a
 // pending partner user and a hub user of a lite organization, through the
 // real routers behind the Lambda V2 adapter, and checks the status (and the
 // problem code) of each cell. Rows run in order, so the write rows find what
@@ -109,6 +109,15 @@ func TestWhoReachesWhichRoute(t *testing.T) {
 			[4]string{"200", notPrincipal, notPrincipal, noArea}},
 		{"partner-form", "GET", "/partner-form/answers/" + pendingPartner, nil, nil,
 			[4]string{"200", notPrincipal, notPrincipal, noArea}},
+		{"source-control", "GET", "/source-control", nil, nil,
+			[4]string{"200", "200", formPending, "200"}},
+		{"source-control", "POST", "/source-control/connect", nil,
+			func(caller) string { return `{"provider":"github"}` },
+			[4]string{"200", "200", formPending, "200"}},
+		{"source-control", "DELETE", "/source-control", nil, nil,
+			[4]string{"428 if_match_required", "428 if_match_required", formPending, "428 if_match_required"}},
+		{"source-control", "GET", "/source-control/callback?state=unknown&code=x", nil, nil,
+			[4]string{"303", "303", "303", "303"}},
 	}
 	for _, row := range rows {
 		for i, c := range callers {
@@ -135,6 +144,7 @@ func TestWhoReachesWhichRoute(t *testing.T) {
 	reads := map[string]string{
 		areas.Company: "/company", areas.Notifications: "/notifications",
 		areas.IntegrationForm: "/integration-form", areas.PartnerForm: "/partner-form",
+		areas.SourceControl: "/source-control",
 	}
 	for _, c := range callers {
 		for area, path := range reads {

@@ -33,6 +33,7 @@ import (
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/secrets"
 	"github.com/integration-hub/hub/internal/sessions"
+	"github.com/integration-hub/hub/internal/sourcecontrol"
 	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/storage/dynamo"
 	"github.com/integration-hub/hub/internal/storage/embedded"
@@ -91,7 +92,7 @@ type Hub struct {
 }
 
 // New builds the hub's services over table and each settings area's router
-// as app.HTTPFunctions wires it.
+// (the five areas of the settings issue) as app.HTTPFunctions wires them.
 func New(t *testing.T, table storage.Table) *Hub {
 	t.Helper()
 	keyring, err := secrets.NewKeyring(bytes.Repeat([]byte{7}, 32))
@@ -121,6 +122,17 @@ func New(t *testing.T, table storage.Table) *Hub {
 		},
 		"partner-form": func(rt *web.Router) {
 			partnerform.Routes(rt, &partnerform.Service{Table: table, Links: h.Users.Links, Box: h.box, Now: time.Now})
+		},
+		"source-control": func(rt *web.Router) {
+			// GitHub is configured so that connecting answers a sign-in URL;
+			// connecting never calls the provider.
+			cfg, err := sourcecontrol.FromEnv(func(k string) string {
+				return map[string]string{"HUB_OAUTH_GITHUB_CLIENT_ID": "matrix-client", "HUB_OAUTH_GITHUB_CLIENT_SECRET": "matrix-secret", "HUB_OAUTH_REDIRECT_URL": "https://api.hub.test/source-control/callback"}[k]
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			sourcecontrol.Routes(rt, sourcecontrol.New(table, keyring, h.Users.Links.Base, cfg, time.Now))
 		},
 	}
 	for name, routes := range build {

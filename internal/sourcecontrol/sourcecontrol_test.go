@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,8 +24,7 @@ import (
 	"github.com/integration-hub/hub/internal/secrets"
 	"github.com/integration-hub/hub/internal/sourcecontrol"
 	"github.com/integration-hub/hub/internal/storage"
-	"github.com/integration-hub/hub/internal/storage/embedded"
-	"github.com/integration-hub/hub/internal/template"
+	"github.com/integration-hub/hub/internal/testenv"
 	"github.com/integration-hub/hub/internal/users"
 	"github.com/integration-hub/hub/internal/web"
 )
@@ -53,18 +51,7 @@ type fixture struct {
 	seen     []string
 }
 
-func embeddedTable(t *testing.T) storage.Table {
-	tm, err := template.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := embedded.Open(filepath.Join(t.TempDir(), "hub.db"), tm.Table.Schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func embeddedTable(t *testing.T) storage.Table { return testenv.EmbeddedTable(t) }
 
 // newFixture configures the local provider as GitHub; GitLab, Bitbucket and
 // Azure DevOps stay unconfigured.

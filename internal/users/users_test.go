@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -23,9 +22,6 @@ import (
 	"github.com/integration-hub/hub/internal/secrets"
 	"github.com/integration-hub/hub/internal/sessions"
 	"github.com/integration-hub/hub/internal/storage"
-	"github.com/integration-hub/hub/internal/storage/dynamo"
-	"github.com/integration-hub/hub/internal/storage/embedded"
-	"github.com/integration-hub/hub/internal/template"
 	"github.com/integration-hub/hub/internal/testenv"
 	"github.com/integration-hub/hub/internal/users"
 )
@@ -43,36 +39,9 @@ type fixture struct {
 	admin principal.Principal
 }
 
-func embeddedTable(t *testing.T) storage.Table {
-	tm, err := template.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := embedded.Open(filepath.Join(t.TempDir(), "hub.db"), tm.Table.Schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func embeddedTable(t *testing.T) storage.Table { return testenv.EmbeddedTable(t) }
 
-func dynamoTable(t *testing.T) storage.Table {
-	endpoint := testenv.DynamoDBLocal(t)
-	tm, err := template.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	client, err := dynamo.NewClient(ctx, endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "users-" + strings.ToLower(ids.New())
-	if err := dynamo.CreateTable(ctx, client, name, tm.Table); err != nil {
-		t.Fatal(err)
-	}
-	return dynamo.New(client, name, tm.Table.Schema)
-}
+func dynamoTable(t *testing.T) storage.Table { return testenv.DynamoDBTable(t) }
 
 // newFixture creates an organization whose administrator has accepted the
 // invitation.

@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -35,9 +34,6 @@ import (
 	"github.com/integration-hub/hub/internal/sessions"
 	"github.com/integration-hub/hub/internal/sourcecontrol"
 	"github.com/integration-hub/hub/internal/storage"
-	"github.com/integration-hub/hub/internal/storage/dynamo"
-	"github.com/integration-hub/hub/internal/storage/embedded"
-	"github.com/integration-hub/hub/internal/template"
 	"github.com/integration-hub/hub/internal/testenv"
 	"github.com/integration-hub/hub/internal/users"
 	"github.com/integration-hub/hub/internal/web"
@@ -47,40 +43,11 @@ import (
 const Password = "correct horse battery"
 
 // Embedded is a fresh embedded table.
-func Embedded(t *testing.T) storage.Table {
-	t.Helper()
-	tm, err := template.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := embedded.Open(filepath.Join(t.TempDir(), "hub.db"), tm.Table.Schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
+func Embedded(t *testing.T) storage.Table { return testenv.EmbeddedTable(t) }
 
 // DynamoDB is a fresh table on DynamoDB Local (the test is skipped outside
 // CI when it is not installed; the package's TestMain must be testenv.Main).
-func DynamoDB(t *testing.T) storage.Table {
-	t.Helper()
-	endpoint := testenv.DynamoDBLocal(t)
-	tm, err := template.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	client, err := dynamo.NewClient(ctx, endpoint)
-	if err != nil {
-		t.Fatal(err)
-	}
-	name := "settings-" + strings.ToLower(ids.New())
-	if err := dynamo.CreateTable(ctx, client, name, tm.Table); err != nil {
-		t.Fatal(err)
-	}
-	return dynamo.New(client, name, tm.Table.Schema)
-}
+func DynamoDB(t *testing.T) storage.Table { return testenv.DynamoDBTable(t) }
 
 // Hub is the settings areas over one table.
 type Hub struct {

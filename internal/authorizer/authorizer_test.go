@@ -5,7 +5,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,20 +15,12 @@ import (
 	"github.com/integration-hub/hub/internal/sessions"
 	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/storage/embedded"
-	"github.com/integration-hub/hub/internal/template"
+	"github.com/integration-hub/hub/internal/testenv"
 	"github.com/integration-hub/hub/internal/users"
 )
 
 func setup(t *testing.T) (*authorizer.Authorizer, *embedded.DB, *sessions.Signer) {
-	tm, err := template.Load()
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := embedded.Open(filepath.Join(t.TempDir(), "hub.db"), tm.Table.Schema)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db := testenv.EmbeddedTable(t)
 	signer, err := sessions.NewSigner(bytes.Repeat([]byte{3}, 32), time.Hour)
 	if err != nil {
 		t.Fatal(err)

@@ -16,10 +16,12 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
 
+	"github.com/integration-hub/hub/internal/apikeys"
 	"github.com/integration-hub/hub/internal/authorizer"
 	"github.com/integration-hub/hub/internal/company"
 	"github.com/integration-hub/hub/internal/email"
 	"github.com/integration-hub/hub/internal/forms"
+	"github.com/integration-hub/hub/internal/integrations"
 	"github.com/integration-hub/hub/internal/notifications"
 	"github.com/integration-hub/hub/internal/notifier"
 	"github.com/integration-hub/hub/internal/operator"
@@ -113,6 +115,12 @@ var HTTPFunctions = map[string]func(d *Deps, rt *web.Router){
 	"source-control": func(d *Deps, rt *web.Router) {
 		sourcecontrol.Routes(rt, sourcecontrol.New(d.Table, d.Keys, d.Links.Base, d.SourceControl, d.now()))
 	},
+	"api-access": func(d *Deps, rt *web.Router) {
+		apikeys.Routes(rt, &apikeys.Service{Table: d.Table, Now: d.now()})
+	},
+	"integrations": func(d *Deps, rt *web.Router) {
+		integrations.Routes(rt, &integrations.Service{Table: d.Table, Now: d.now(), KeyUsage: &apikeys.Service{Table: d.Table, Now: d.now()}})
+	},
 }
 
 // HTTPFunctionNames are the HTTP functions, sorted.
@@ -149,7 +157,10 @@ func (d *Deps) HTTPHandler(function string) (func(context.Context, events.APIGat
 
 // Authorizer is the Lambda authorizer.
 func (d *Deps) Authorizer() *authorizer.Authorizer {
-	return &authorizer.Authorizer{Table: d.Table, Sessions: d.Sessions(), Log: d.Logger("authorizer")}
+	return &authorizer.Authorizer{
+		Table: d.Table, Sessions: d.Sessions(), Log: d.Logger("authorizer"),
+		APIKeys: &apikeys.Resolver{Table: d.Table, Now: d.now()}, APIKeyPrefix: apikeys.Prefix,
+	}
 }
 
 // Operator handles operator actions.

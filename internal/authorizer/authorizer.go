@@ -78,12 +78,17 @@ func header(req events.APIGatewayV2CustomAuthorizerV2Request, name string) strin
 	return ""
 }
 
-// resolve picks the credential: an X-API-KEY header, else the Bearer
-// credential of the Authorization header, which is an API key (by its
-// prefix), a hub session (by its issuer) or a marketplace token.
+// resolve picks the credential: the Bearer credential of the Authorization
+// header, which is an API key (by its prefix), a hub session (by its
+// issuer) or a marketplace token; without an Authorization header, an
+// X-API-KEY header. Authorization comes first because API Gateway caches a
+// decision under the Authorization header: the decision must be about that
+// header's credential, whatever else the request carries.
 func (a *Authorizer) resolve(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (principal.Principal, error) {
-	if key := strings.TrimSpace(header(req, "x-api-key")); key != "" {
-		return a.delegate(ctx, a.APIKeys, "API key", key, req)
+	if header(req, "authorization") == "" {
+		if key := strings.TrimSpace(header(req, "x-api-key")); key != "" {
+			return a.delegate(ctx, a.APIKeys, "API key", key, req)
+		}
 	}
 	scheme, token, ok := strings.Cut(header(req, "authorization"), " ")
 	token = strings.TrimSpace(token)

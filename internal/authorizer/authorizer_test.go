@@ -170,3 +170,18 @@ func TestAuthorizerHandsEachCredentialKindToItsResolver(t *testing.T) {
 		})
 	}
 }
+
+func TestAuthorizationHeaderWinsOverXAPIKey(t *testing.T) {
+	a, _, _ := setup(t)
+	keys := &recordingResolver{kind: principal.APIKey}
+	a.APIKeys, a.APIKeyPrefix = keys, "ihk_"
+	resp, err := a.Handle(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{Headers: map[string]string{
+		"authorization": "Bearer not-a-valid-session", "x-api-key": "ihk_abc_secret",
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.IsAuthorized || keys.got != "" {
+		t.Fatalf("the X-API-KEY header decided a request that carries Authorization (decision cached under it): %+v", resp)
+	}
+}

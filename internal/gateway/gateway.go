@@ -36,17 +36,17 @@ type Route struct {
 	Method, Path string
 	Function     string
 	Public       bool
+	// Authorizer names the route's authorizer in Config.Authorizers; ""
+	// is the default one, whose identity is Config.IdentityHeaders.
+	Authorizer string
 }
 
 // Gateway serves HTTP like the HTTP API would.
 type Gateway struct {
 	mux        *http.ServeMux
 	authorizer Authorizer
-	// identity lists the headers the authorizer's identity source needs; a
-	// request missing one is refused with 401 before the authorizer runs.
-	identity []string
-	log      *slog.Logger
-	apiID    string
+	log        *slog.Logger
+	apiID      string
 }
 
 // Config of a gateway.
@@ -54,14 +54,27 @@ type Config struct {
 	Routes     []Route
 	Functions  map[string]Handler
 	Authorizer Authorizer
-	// IdentityHeaders of the authorizer (template: Auth.Authorizers.*.Identity.Headers).
+	// IdentityHeaders of the default authorizer (template: the
+	// DefaultAuthorizer's Identity.Headers).
 	IdentityHeaders []string
-	Log             *slog.Logger
+	// Authorizers are the identity sources of the named authorizers, all of
+	// them served by Authorizer (template: Auth.Authorizers.<name>.Identity).
+	Authorizers map[string]Identity
+	Log         *slog.Logger
+}
+
+// Identity is an authorizer's identity source: the headers and query string
+// parameters that must all be present and not empty, or API Gateway answers
+// 401 without calling the authorizer. An authorizer without any is always
+// called.
+type Identity struct {
+	Headers      []string
+	QueryStrings []string
 }
 
 // New builds a gateway. Every route's function must be in cfg.Functions.
 func New(cfg Config) (*Gateway, error) {
-	g := &Gateway{mux: http.NewServeMux(), authorizer: cfg.Authorizer, identity: cfg.IdentityHeaders, log: cfg.Log, apiID: "local"}
+	g := &Gateway{mux: http.NewServeMux(), authorizer: cfg.Authorizer, log: cfg.Log, apiID: "local"}
 	if g.log == nil {
 		g.log = slog.Default()
 	}
@@ -76,7 +89,14 @@ func New(cfg Config) (*Gateway, error) {
 		if !rt.Public && cfg.Authorizer == nil {
 			return nil, fmt.Errorf("gateway: route %s %s needs the authorizer, which is not loaded", rt.Method, rt.Path)
 		}
-		g.mux.Handle(rt.Method+" "+rt.Path, g.route(rt, fn))
+		identity := Identity{Headers: cfg.IdentityHeaders}
+		if rt.Authorizer != "" {
+			var ok bool
+			if identity, ok = cfg.Authorizers[rt.Authorizer]; !ok {
+				return nil, fmt.Errorf("gateway: route %s %s names authorizer %q, which is not configured", rt.Method, rt.Path, rt.Authorizer)
+			}
+		}
+		g.mux.Handle(rt.Method+" "+rt.Path, g.route(rt, fn, identity))
 	}
 	return g, nil
 }
@@ -86,7 +106,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.Serv
 // MaxPayload is API Gateway's request payload limit.
 const MaxPayload = 10 << 20
 
-func (g *Gateway) route(rt Route, fn Handler) http.Handler {
+// route serves one route; identity is its authorizer's identity source.
+func (g *Gateway) route(rt Route, fn Handler, identity Identity) http.Handler {
 	routeKey := rt.Method + " " + rt.Path
 	params := pathParams(rt.Path)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -102,7 +123,7 @@ func (g *Gateway) route(rt Route, fn Handler) http.Handler {
 		ev := Event(r, body, routeKey, values)
 		ctx := r.Context()
 		if !rt.Public {
-			authCtx, status := g.authorize(ctx, r, ev)
+			authCtx, status := g.authorize(ctx, r, ev, identity)
 			if status != 0 {
 				gatewayMessage(w, status, http.StatusText(status))
 				return
@@ -121,10 +142,17 @@ func (g *Gateway) route(rt Route, fn Handler) http.Handler {
 	})
 }
 
-func (g *Gateway) authorize(ctx context.Context, r *http.Request, ev events.APIGatewayV2HTTPRequest) (map[string]any, int) {
+func (g *Gateway) authorize(ctx context.Context, r *http.Request, ev events.APIGatewayV2HTTPRequest, source Identity) (map[string]any, int) {
 	var identity []string
-	for _, h := range g.identity {
+	for _, h := range source.Headers {
 		v := r.Header.Get(h)
+		if v == "" {
+			return nil, http.StatusUnauthorized
+		}
+		identity = append(identity, v)
+	}
+	for _, q := range source.QueryStrings {
+		v := r.URL.Query().Get(q)
 		if v == "" {
 			return nil, http.StatusUnauthorized
 		}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -128,5 +129,92 @@ func TestGatewayRefusesARouteWithoutItsFunction(t *testing.T) {
 	_, err := gateway.New(gateway.Config{Routes: []gateway.Route{{Method: "GET", Path: "/x", Function: "missing", Public: true}}})
 	if err == nil {
 		t.Fatal("a route naming a missing function was accepted")
+	}
+}
+
+// Each route checks its own authorizer's identity source: the default one
+// needs Authorization, the public API's has none and is always called (an
+// API key may come in X-API-KEY), the marketplace page's is a query string.
+func TestGatewayChecksTheIdentitySourceOfEachRoutesAuthorizer(t *testing.T) {
+	var got events.APIGatewayV2HTTPRequest
+	var calls int
+	var identitySource []string
+	authz := func(_ context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+		calls++
+		identitySource = req.IdentitySource
+		if req.Headers["x-api-key"] == "good" || req.Headers["authorization"] == "Bearer good" || req.QueryStringParameters["tenant"] == "good" {
+			return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: map[string]any{"org": "o1"}}, nil
+		}
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
+	}
+	g, err := gateway.New(gateway.Config{
+		Routes: []gateway.Route{
+			{Method: "GET", Path: "/hub", Function: "f"},
+			{Method: "GET", Path: "/v2/things", Function: "f", Authorizer: "ApiAuthorizer"},
+			{Method: "GET", Path: "/page", Function: "f", Authorizer: "PageAuthorizer"},
+		},
+		Functions:       map[string]gateway.Handler{"f": recorder(&got)},
+		Authorizer:      authz,
+		IdentityHeaders: []string{"Authorization"},
+		Authorizers: map[string]gateway.Identity{
+			"HubAuthorizer":  {Headers: []string{"Authorization"}},
+			"ApiAuthorizer":  {},
+			"PageAuthorizer": {QueryStrings: []string{"tenant"}},
+		},
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(g)
+	defer srv.Close()
+	cases := []struct {
+		name, path      string
+		headers         map[string]string
+		status          int
+		called          bool
+		wantIdentitySrc []string
+	}{
+		{"default authorizer without its header", "/hub", map[string]string{"X-API-KEY": "good"}, 401, false, nil},
+		{"default authorizer with its header", "/hub", map[string]string{"Authorization": "Bearer good"}, 200, true, []string{"Bearer good"}},
+		{"no identity source: X-API-KEY alone reaches the authorizer", "/v2/things", map[string]string{"X-API-KEY": "good"}, 200, true, nil},
+		{"no identity source: Authorization reaches it too", "/v2/things", map[string]string{"Authorization": "Bearer good"}, 200, true, nil},
+		{"no identity source: no credential is the authorizer's to deny", "/v2/things", nil, 403, true, nil},
+		{"query string identity missing", "/page", map[string]string{"Authorization": "Bearer good"}, 401, false, nil},
+		{"query string identity present", "/page?tenant=good", nil, 200, true, []string{"good"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			calls, identitySource = 0, nil
+			req, _ := http.NewRequest("GET", srv.URL+tc.path, nil)
+			for k, v := range tc.headers {
+				req.Header.Set(k, v)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.status || (calls > 0) != tc.called {
+				t.Fatalf("status %d, authorizer called %d times; want %d, called %v", resp.StatusCode, calls, tc.status, tc.called)
+			}
+			if tc.called && !slices.Equal(identitySource, tc.wantIdentitySrc) {
+				t.Fatalf("identity source %q, want %q", identitySource, tc.wantIdentitySrc)
+			}
+		})
+	}
+}
+
+func TestGatewayRefusesARouteNamingAnUnknownAuthorizer(t *testing.T) {
+	noop := func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, nil
+	}
+	_, err := gateway.New(gateway.Config{
+		Routes:     []gateway.Route{{Method: "GET", Path: "/x", Function: "f", Authorizer: "Missing"}},
+		Functions:  map[string]gateway.Handler{"f": recorder(new(events.APIGatewayV2HTTPRequest))},
+		Authorizer: noop,
+	})
+	if err == nil {
+		t.Fatal("a route naming an unconfigured authorizer was accepted")
 	}
 }

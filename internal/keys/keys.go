@@ -322,3 +322,49 @@ func RunTrigger(org, run string) storage.Key {
 func StartIdempotency(org, keyHashHex string) storage.Key {
 	return storage.Key{PK: OrgPK(org), SK: idempotencyPrefix + keyHashHex}
 }
+
+// In-App Marketplace (appended with issue 6; the access patterns belong in
+// the table above). The authorizer reads one item per marketplace token: the
+// verifier copy found by the token's issuer or, for an organization without
+// an issuer, by its kid. Both are written in the same write as the settings
+// (attribute_not_exists for a new issuer or kid), so each is unique across
+// the deployment and always equal to the settings document.
+//
+//	marketplace settings          PK=ORG#<org>          SK=SETTINGS#MARKETPLACE
+//	verifier copy by issuer       PK=MKTISSUER#<issuer> SK=VERIFIER
+//	verifier copy by key id       PK=MKTKID#<kid>       SK=VERIFIER
+//	end-user record               PK=ORG#<org>          SK=ENDUSER#<base64url end-user>
+//	an organization's end-users   PK=ORG#<org>          SK begins ENDUSER#
+const (
+	marketplaceIssuerPrefix = "MKTISSUER#"
+	marketplaceKeyIDPrefix  = "MKTKID#"
+	endUserPrefix           = "ENDUSER#"
+)
+
+// MarketplaceSettings is an organization's marketplace settings document.
+func MarketplaceSettings(org string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: settingsPrefix + "MARKETPLACE"}
+}
+
+// MarketplaceIssuer is the verifier copy of the organization whose tokens
+// carry issuer. The issuer comes from an unverified token: it is only ever
+// looked up, never trusted.
+func MarketplaceIssuer(issuer string) storage.Key {
+	return storage.Key{PK: marketplaceIssuerPrefix + issuer, SK: "VERIFIER"}
+}
+
+// MarketplaceKeyID is the verifier copy of the organization that
+// registered the key kid (a public key, or an HS256 secret's generated id).
+func MarketplaceKeyID(kid string) storage.Key {
+	return storage.Key{PK: marketplaceKeyIDPrefix + kid, SK: "VERIFIER"}
+}
+
+// EndUser is a marketplace end-user's record (first and last seen). The id
+// comes from the SaaS's token and may hold any character, so it is
+// base64url-encoded into the key, as in EndUserTenantsPK.
+func EndUser(org, endUser string) storage.Key {
+	return storage.Key{PK: OrgPK(org), SK: endUserPrefix + base64.RawURLEncoding.EncodeToString([]byte(endUser))}
+}
+
+// EndUsersPrefix is the sort-key prefix of an organization's end-users.
+const EndUsersPrefix = endUserPrefix

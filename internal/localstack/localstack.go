@@ -148,7 +148,16 @@ func Open(ctx context.Context, cfg Config) (*Stack, error) {
 }
 
 func buildGateway(d *app.Deps, tmpl *template.Template, log *slog.Logger) (http.Handler, error) {
-	gcfg := gateway.Config{Functions: map[string]gateway.Handler{}, Log: log, IdentityHeaders: []string{"Authorization"}}
+	gcfg := gateway.Config{
+		Functions:       map[string]gateway.Handler{},
+		Log:             log,
+		IdentityHeaders: tmpl.Authorizers[tmpl.DefaultAuthorizer].IdentityHeaders,
+		Authorizers:     map[string]gateway.Identity{},
+	}
+	for name, a := range tmpl.Authorizers {
+		gcfg.Authorizers[name] = gateway.Identity{Headers: a.IdentityHeaders, QueryStrings: a.IdentityQueryStrings}
+	}
+	declared := tmpl.Routes()
 	for _, name := range app.HTTPFunctionNames() {
 		rt, err := d.Router(name)
 		if err != nil {
@@ -160,7 +169,7 @@ func buildGateway(d *app.Deps, tmpl *template.Template, log *slog.Logger) (http.
 		}
 		gcfg.Functions[name] = h
 		for _, r := range rt.Routes() {
-			gcfg.Routes = append(gcfg.Routes, gateway.Route{Method: r.Method, Path: r.Path, Function: name, Public: r.Public})
+			gcfg.Routes = append(gcfg.Routes, gateway.Route{Method: r.Method, Path: r.Path, Function: name, Public: r.Public, Authorizer: declared[r.Key()].Authorizer})
 		}
 	}
 	if tmpl.Authorizer != "" {

@@ -28,8 +28,29 @@ type Template struct {
 	// Authorizer is the logical id of the HTTP API's default authorizer's
 	// function, or "" when the API has none.
 	Authorizer string
-	// AuthorizerCacheSeconds is the authorizer's result TTL.
+	// AuthorizerCacheSeconds is the default authorizer's result TTL.
 	AuthorizerCacheSeconds int
+	// DefaultAuthorizer is the name of the HTTP API's default authorizer
+	// (Auth.DefaultAuthorizer), or "" when the API has none.
+	DefaultAuthorizer string
+	// Authorizers are the HTTP API's Lambda authorizers by name
+	// (Auth.Authorizers).
+	Authorizers map[string]Authorizer
+}
+
+// Authorizer is one Lambda authorizer of the HTTP API.
+type Authorizer struct {
+	Name string
+	// Function is the logical id of the authorizer's function.
+	Function string
+	// IdentityHeaders and IdentityQueryStrings are its identity source
+	// (Identity.Headers, Identity.QueryStrings): API Gateway answers 401
+	// without calling the authorizer when one of them is missing. None: it
+	// is always called.
+	IdentityHeaders      []string
+	IdentityQueryStrings []string
+	// CacheSeconds is its result TTL (AuthorizerResultTtlInSeconds).
+	CacheSeconds int
 }
 
 // Table is the DynamoDB table resource.
@@ -60,6 +81,9 @@ type Route struct {
 	Path   string
 	// Public routes have Auth: {Authorizer: NONE}.
 	Public bool
+	// Authorizer is the name of the route's authorizer: its Auth.Authorizer,
+	// else the API's default; "" on a public route.
+	Authorizer string
 }
 
 // Key is the API Gateway route key, "GET /users/{id}".
@@ -127,20 +151,16 @@ func Parse(b []byte) (*Template, error) {
 			}
 			t.Functions = append(t.Functions, fn)
 		case "AWS::Serverless::HttpApi":
-			auth := child(props, "Auth")
-			name := scalar(child(auth, "DefaultAuthorizer"))
-			if name == "" {
-				continue
+			if err := t.parseAuth(child(props, "Auth")); err != nil {
+				return nil, err
 			}
-			a := child(child(auth, "Authorizers"), name)
-			arn := child(a, "FunctionArn")
-			// !GetAtt Fn.Arn
-			t.Authorizer, _, _ = strings.Cut(arn.Value, ".")
-			fmt.Sscan(scalar(child(a, "AuthorizerResultTtlInSeconds")), &t.AuthorizerCacheSeconds)
 		}
 	}
 	if !tableFound {
 		return nil, errors.New("template: no AWS::DynamoDB::Table")
+	}
+	if err := t.resolveRouteAuthorizers(); err != nil {
+		return nil, err
 	}
 	for i := range t.Functions {
 		for _, ev := range t.Functions[i].streamFilters {
@@ -149,6 +169,75 @@ func Parse(b []byte) (*Template, error) {
 	}
 	sort.Slice(t.Functions, func(i, j int) bool { return t.Functions[i].Name < t.Functions[j].Name })
 	return t, nil
+}
+
+// parseAuth reads the HTTP API's authorizers and its default one.
+func (t *Template) parseAuth(auth *yaml.Node) error {
+	t.Authorizers = map[string]Authorizer{}
+	authorizers := child(auth, "Authorizers")
+	for i := 0; authorizers != nil && i+1 < len(authorizers.Content); i += 2 {
+		name, a := authorizers.Content[i].Value, authorizers.Content[i+1]
+		// FunctionArn: !GetAtt Fn.Arn
+		fn, _, _ := strings.Cut(scalar(child(a, "FunctionArn")), ".")
+		az := Authorizer{Name: name, Function: fn}
+		identity := child(a, "Identity")
+		for _, h := range seq(child(identity, "Headers")) {
+			az.IdentityHeaders = append(az.IdentityHeaders, scalar(h))
+		}
+		for _, q := range seq(child(identity, "QueryStrings")) {
+			az.IdentityQueryStrings = append(az.IdentityQueryStrings, scalar(q))
+		}
+		if ttl := scalar(child(a, "AuthorizerResultTtlInSeconds")); ttl != "" {
+			if _, err := fmt.Sscan(ttl, &az.CacheSeconds); err != nil {
+				return fmt.Errorf("template: authorizer %s: AuthorizerResultTtlInSeconds %q: %w", name, ttl, err)
+			}
+		}
+		if len(az.IdentityHeaders)+len(az.IdentityQueryStrings) == 0 && az.CacheSeconds != 0 {
+			return fmt.Errorf("template: authorizer %s has no identity source, so API Gateway cannot cache its results: set AuthorizerResultTtlInSeconds to 0", name)
+		}
+		t.Authorizers[name] = az
+	}
+	t.DefaultAuthorizer = scalar(child(auth, "DefaultAuthorizer"))
+	if t.DefaultAuthorizer == "" {
+		return nil
+	}
+	def, ok := t.Authorizers[t.DefaultAuthorizer]
+	if !ok {
+		return fmt.Errorf("template: the default authorizer %s is not declared in Auth.Authorizers", t.DefaultAuthorizer)
+	}
+	t.Authorizer, t.AuthorizerCacheSeconds = def.Function, def.CacheSeconds
+	return nil
+}
+
+// resolveRouteAuthorizers gives each protected route its authorizer's name:
+// the one it names, else the API's default ("" on an API without one).
+func (t *Template) resolveRouteAuthorizers() error {
+	for i := range t.Functions {
+		for j := range t.Functions[i].Routes {
+			r := &t.Functions[i].Routes[j]
+			switch {
+			case r.Public:
+				r.Authorizer = ""
+			case r.Authorizer == "":
+				r.Authorizer = t.DefaultAuthorizer
+			}
+			if _, ok := t.Authorizers[r.Authorizer]; r.Authorizer != "" && !ok {
+				return fmt.Errorf("template: route %s names authorizer %q, which the HTTP API does not declare", r.Key(), r.Authorizer)
+			}
+		}
+	}
+	return nil
+}
+
+// Routes are every function's routes by route key ("GET /users/{id}").
+func (t *Template) Routes() map[string]Route {
+	out := map[string]Route{}
+	for _, fn := range t.Functions {
+		for _, r := range fn.Routes {
+			out[r.Key()] = r
+		}
+	}
+	return out
 }
 
 func parseTable(id string, props *yaml.Node) (Table, error) {
@@ -215,10 +304,12 @@ func parseFunction(id string, props *yaml.Node) (Function, error) {
 		ep := child(ev, "Properties")
 		switch scalar(child(ev, "Type")) {
 		case "HttpApi":
+			authorizer := scalar(child(child(ep, "Auth"), "Authorizer"))
 			r := Route{
-				Method: strings.ToUpper(scalar(child(ep, "Method"))),
-				Path:   scalar(child(ep, "Path")),
-				Public: scalar(child(child(ep, "Auth"), "Authorizer")) == "NONE",
+				Method:     strings.ToUpper(scalar(child(ep, "Method"))),
+				Path:       scalar(child(ep, "Path")),
+				Public:     authorizer == "NONE",
+				Authorizer: authorizer,
 			}
 			if r.Method == "" || r.Path == "" {
 				return fn, fmt.Errorf("template: function %s has an HttpApi event without Method and Path", id)

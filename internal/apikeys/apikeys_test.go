@@ -1,0 +1,316 @@
+package apikeys_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/integration-hub/hub/internal/apikeys"
+	"github.com/integration-hub/hub/internal/apperr"
+	"github.com/integration-hub/hub/internal/authorizer"
+	"github.com/integration-hub/hub/internal/keys"
+	"github.com/integration-hub/hub/internal/outbox"
+	"github.com/integration-hub/hub/internal/principal"
+	"github.com/integration-hub/hub/internal/storage"
+	"github.com/integration-hub/hub/internal/testenv"
+)
+
+func ExampleParse() {
+	key := apikeys.Format("01JG2Y6V9C3F4X5W6T7S8R9Q0P", strings.Repeat("x", 43))
+	id, secret, ok := apikeys.Parse(key)
+	fmt.Println(key[:len(apikeys.Prefix)], id, len(secret), ok)
+	_, _, ok = apikeys.Parse("ihk_not-a-key")
+	fmt.Println(ok)
+	// Output:
+	// ihk_ 01JG2Y6V9C3F4X5W6T7S8R9Q0P 43 true
+	// false
+}
+
+// clock is a settable time source.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+type fixture struct {
+	table    storage.Table
+	clock    *clock
+	svc      *apikeys.Service
+	resolver *apikeys.Resolver
+	admin    principal.Principal
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db := testenv.EmbeddedTable(t)
+	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	return &fixture{
+		table: db, clock: c,
+		svc:      &apikeys.Service{Table: db, Now: c.Now},
+		resolver: &apikeys.Resolver{Table: db, Now: c.Now},
+		admin:    principal.Principal{Kind: principal.HubUser, Org: "acme", Subject: "01JADMIN000000000000000000", Plan: principal.Standard},
+	}
+}
+
+func (f *fixture) create(t *testing.T, p principal.Principal, in apikeys.CreateInput) apikeys.Created {
+	t.Helper()
+	c, err := f.svc.Create(context.Background(), p, in)
+	if err != nil {
+		t.Fatalf("create %q: %v", in.Name, err)
+	}
+	return c
+}
+
+func (f *fixture) resolve(key string) (principal.Principal, error) {
+	return f.resolver.Resolve(context.Background(), key, events.APIGatewayV2CustomAuthorizerV2Request{})
+}
+
+func TestCreateShowsTheKeyOnceAndStoresOnlyTheHashOfItsSecret(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	created := f.create(t, f.admin, apikeys.CreateInput{Name: " CI pipeline ", Scopes: []string{apikeys.ScopeRunsStart, apikeys.ScopeTenantsRead}})
+	id, secret, ok := apikeys.Parse(created.Key)
+	if !ok || id != created.ID || created.Name != "CI pipeline" || created.Prefix != apikeys.Prefix+id {
+		t.Fatalf("created %+v: key %q does not parse to its id", created.View, created.Key)
+	}
+	if created.LastFour != created.Key[len(created.Key)-4:] || created.LastUsedAt != nil || created.ExpiresAt != nil {
+		t.Fatalf("created view %+v", created.View)
+	}
+	for _, k := range []storage.Key{keys.APIKey("acme", id), keys.APIKeyLookup(id)} {
+		it, err := f.table.Get(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(it.Data), secret) {
+			t.Fatalf("item %s holds the secret in clear", k)
+		}
+	}
+	lookup, _ := f.table.Get(ctx, keys.APIKeyLookup(id))
+	if !strings.Contains(string(lookup.Data), apikeys.HashSecret(secret)) {
+		t.Fatal("the lookup item lacks the secret's hash")
+	}
+	record, _ := f.table.Get(ctx, keys.APIKey("acme", id))
+	if strings.Contains(string(record.Data), apikeys.HashSecret(secret)) {
+		t.Fatal("the listed record carries the secret's hash; only the lookup item needs it")
+	}
+
+	page, err := f.svc.List(ctx, f.admin, 0, "")
+	if err != nil || len(page.Keys) != 1 {
+		t.Fatalf("list = %+v, %v", page, err)
+	}
+	listed := page.Keys[0]
+	if listed.ID != id || listed.LastFour != created.LastFour || listed.CreatedBy != f.admin.Subject || len(listed.Scopes) != 2 {
+		t.Fatalf("listed %+v", listed)
+	}
+
+	events, err := f.table.Query(ctx, storage.Query{PK: keys.OrgPK("acme"), Sort: storage.SortPrefix, From: "EVENT#"})
+	if err != nil || len(events.Items) != 1 {
+		t.Fatalf("events = %d, %v; want the api_key.created event", len(events.Items), err)
+	}
+	ev, _ := outbox.FromItem(events.Items[0])
+	if ev.Kind != outbox.APIKeyCreated || ev.Data["api_key_id"] != id || strings.Contains(fmt.Sprint(ev), secret) {
+		t.Fatalf("event %+v", ev)
+	}
+}
+
+func TestCreateRefusesBadInputNamingTheField(t *testing.T) {
+	f := newFixture(t)
+	past := f.clock.Now().Add(-time.Minute)
+	cases := []struct {
+		name  string
+		in    apikeys.CreateInput
+		field string
+		code  string
+	}{
+		{"no name", apikeys.CreateInput{Name: "  ", Scopes: []string{apikeys.ScopeRunsStart}}, "name", "invalid_name"},
+		{"control character", apikeys.CreateInput{Name: "a\x00b", Scopes: []string{apikeys.ScopeRunsStart}}, "name", "invalid_name"},
+		{"no scopes", apikeys.CreateInput{Name: "ci"}, "scopes", "scopes_required"},
+		{"unknown scope", apikeys.CreateInput{Name: "ci", Scopes: []string{apikeys.ScopeRunsStart, "admin"}}, "scopes[1]", "unknown_scope"},
+		{"repeated scope", apikeys.CreateInput{Name: "ci", Scopes: []string{apikeys.ScopeRunsStart, apikeys.ScopeRunsStart}}, "scopes[1]", "duplicate_scope"},
+		{"expiry in the past", apikeys.CreateInput{Name: "ci", Scopes: []string{apikeys.ScopeRunsStart}, ExpiresAt: &past}, "expires_at", "expiry_in_the_past"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := f.svc.Create(context.Background(), f.admin, tc.in)
+			e, ok := apperr.As(err)
+			if !ok || e.Kind != apperr.Invalid || e.Field != tc.field || e.Code != tc.code {
+				t.Fatalf("err = %v, want %s on %s", err, tc.code, tc.field)
+			}
+		})
+	}
+	page, _ := f.svc.List(context.Background(), f.admin, 0, "")
+	if len(page.Keys) != 0 {
+		t.Fatalf("a refused key was stored: %+v", page.Keys)
+	}
+}
+
+func TestResolverAdmitsOnlyLiveKeysWithTheirSecret(t *testing.T) {
+	f := newFixture(t)
+	expires := f.clock.Now().Add(time.Hour)
+	live := f.create(t, f.admin, apikeys.CreateInput{Name: "live", Scopes: []string{apikeys.ScopeRunsStart}})
+	expiring := f.create(t, f.admin, apikeys.CreateInput{Name: "expiring", Scopes: []string{apikeys.ScopeRunsRead}, ExpiresAt: &expires})
+	revoked := f.create(t, f.admin, apikeys.CreateInput{Name: "revoked", Scopes: []string{apikeys.ScopeRunsRead}})
+	if err := f.svc.Revoke(context.Background(), f.admin, revoked.ID); err != nil {
+		t.Fatal(err)
+	}
+	id, secret, _ := apikeys.Parse(live.Key)
+	otherSecret := strings.Repeat("A", len(secret))
+
+	p, err := f.resolve(live.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Kind != principal.APIKey || p.Org != "acme" || p.Subject != live.ID || p.Plan != principal.Standard || !p.HasScope(apikeys.ScopeRunsStart) || p.HasScope(apikeys.ScopeRunsRead) {
+		t.Fatalf("principal %+v", p)
+	}
+	if _, err := f.resolve(expiring.Key); err != nil {
+		t.Fatalf("a key before its expiry: %v", err)
+	}
+	f.clock.Advance(time.Hour)
+	cases := map[string]string{
+		"wrong secret":       apikeys.Format(id, otherSecret),
+		"revoked":            revoked.Key,
+		"expired":            expiring.Key,
+		"malformed":          "ihk_" + id,
+		"not a key":          "eyJhbGciOiJIUzI1NiJ9.e30.sig",
+		"secret too short":   apikeys.Format(id, secret[:40]),
+		"lower-case id":      apikeys.Format(strings.ToLower(id), secret),
+		"trailing garbage":   live.Key + "x",
+		"unknown id":         apikeys.Format("01JG2Y6V9C3F4X5W6T7S8R9Q0P", secret),
+		"id of another form": apikeys.Format("../../x", secret),
+	}
+	for name, key := range cases {
+		t.Run(name, func(t *testing.T) {
+			if _, err := f.resolve(key); !errors.Is(err, authorizer.ErrDenied) {
+				t.Fatalf("err = %v, want a denial", err)
+			}
+		})
+	}
+}
+
+func TestRevokeIsScopedToTheCallersOrganization(t *testing.T) {
+	f := newFixture(t)
+	created := f.create(t, f.admin, apikeys.CreateInput{Name: "ci", Scopes: []string{apikeys.ScopeRunsStart}})
+	other := principal.Principal{Kind: principal.HubUser, Org: "other", Subject: "01JOTHER000000000000000000"}
+	cases := []struct {
+		name string
+		p    principal.Principal
+		id   string
+		code string
+	}{
+		{"another organization's key", other, created.ID, "api_key_not_found"},
+		{"not an id", f.admin, "x#y", "api_key_not_found"},
+		{"own key", f.admin, created.ID, ""},
+		{"twice", f.admin, created.ID, "api_key_not_found"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			err := f.svc.Revoke(context.Background(), tc.p, tc.id)
+			if got := codeOf(err); got != tc.code {
+				t.Fatalf("revoke: %v, want %q", err, tc.code)
+			}
+		})
+	}
+	if _, err := f.resolve(created.Key); !errors.Is(err, authorizer.ErrDenied) {
+		t.Fatalf("a revoked key resolved: %v", err)
+	}
+}
+
+func codeOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	if e, ok := apperr.As(err); ok {
+		return e.Code
+	}
+	return "uncoded: " + err.Error()
+}
+
+// countingTable counts the writes that changed something.
+type countingTable struct {
+	storage.Table
+	mu     sync.Mutex
+	writes int
+}
+
+func (c *countingTable) Write(ctx context.Context, ops ...storage.Op) error {
+	err := c.Table.Write(ctx, ops...)
+	if err == nil {
+		c.mu.Lock()
+		c.writes++
+		c.mu.Unlock()
+	}
+	return err
+}
+
+func TestLastUsedIsWrittenAtMostOnceAMinute(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	created := f.create(t, f.admin, apikeys.CreateInput{Name: "ci", Scopes: []string{apikeys.ScopeRunsStart}})
+	counted := &countingTable{Table: f.table}
+	usage := &apikeys.Service{Table: counted, Now: f.clock.Now}
+	lastUsed := func() *time.Time {
+		page, err := f.svc.List(ctx, f.admin, 0, "")
+		if err != nil || len(page.Keys) != 1 {
+			t.Fatalf("list: %+v, %v", page, err)
+		}
+		return page.Keys[0].LastUsedAt
+	}
+	use := func(times int) {
+		var wg sync.WaitGroup
+		for i := 0; i < times; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if err := usage.RecordUse(ctx, "acme", created.ID); err != nil {
+					t.Error(err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	first := f.clock.Now()
+	use(20)
+	if got := lastUsed(); got == nil || !got.Equal(first) || counted.writes != 1 {
+		t.Fatalf("after 20 uses at once: last used %v, %d writes; want %v and 1 write", got, counted.writes, first)
+	}
+	f.clock.Advance(59 * time.Second)
+	use(5)
+	if got := lastUsed(); !got.Equal(first) || counted.writes != 1 {
+		t.Fatalf("59 s later: last used %v, %d writes; want unchanged", got, counted.writes)
+	}
+	f.clock.Advance(time.Second)
+	use(5)
+	if got := lastUsed(); !got.Equal(f.clock.Now()) || counted.writes != 2 {
+		t.Fatalf("a minute later: last used %v, %d writes; want now and one more write", got, counted.writes)
+	}
+	if _, err := f.resolve(created.Key); err != nil {
+		t.Fatalf("recording a use broke the key: %v", err)
+	}
+	if err := usage.RecordUse(ctx, "other", created.ID); err != nil || counted.writes != 2 {
+		t.Fatalf("another organization's use was recorded: %v, %d writes", err, counted.writes)
+	}
+	if err := f.svc.Revoke(ctx, f.admin, created.ID); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Advance(time.Hour)
+	if err := usage.RecordUse(ctx, "acme", created.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.table.Get(ctx, keys.APIKey("acme", created.ID)); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("recording a use brought a revoked key back: %v", err)
+	}
+}

@@ -1,0 +1,57 @@
+package apikeys
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/integration-hub/hub/internal/authorizer"
+	"github.com/integration-hub/hub/internal/keys"
+	"github.com/integration-hub/hub/internal/principal"
+	"github.com/integration-hub/hub/internal/storage"
+)
+
+// Resolver is the authorizer's API key resolver (authorizer.APIKeys). It
+// reads one item, the key's lookup item, per decision and writes nothing:
+// the authorizer only reads, and the functions record a key's use
+// (Service.RecordUse).
+type Resolver struct {
+	Table authorizer.Getter
+	Now   func() time.Time
+}
+
+var _ authorizer.CredentialResolver = (*Resolver)(nil)
+
+// Resolve turns a presented key into its API key principal: the key's
+// organization, its plan at creation and its scopes. A key that is
+// malformed, unknown, revoked, expired or whose secret does not match is
+// denied (an error wrapping authorizer.ErrDenied); the reason is only
+// logged by the authorizer, never the key.
+func (r *Resolver) Resolve(ctx context.Context, credential string, _ events.APIGatewayV2CustomAuthorizerV2Request) (principal.Principal, error) {
+	id, secret, ok := Parse(credential)
+	if !ok {
+		return principal.Principal{}, fmt.Errorf("%w: not an API key", authorizer.ErrDenied)
+	}
+	it, err := r.Table.Get(ctx, keys.APIKeyLookup(id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return principal.Principal{}, fmt.Errorf("%w: API key %s is unknown, revoked or expired", authorizer.ErrDenied, id)
+	}
+	if err != nil {
+		return principal.Principal{}, fmt.Errorf("apikeys: read key %s: %w", id, err)
+	}
+	k, err := fromItem(it, LookupType)
+	if err != nil {
+		return principal.Principal{}, err
+	}
+	if subtle.ConstantTimeCompare([]byte(HashSecret(secret)), []byte(k.SecretSHA256)) != 1 {
+		return principal.Principal{}, fmt.Errorf("%w: API key %s: wrong secret", authorizer.ErrDenied, id)
+	}
+	if k.Expired(r.Now()) {
+		return principal.Principal{}, fmt.Errorf("%w: API key %s expired", authorizer.ErrDenied, id)
+	}
+	return principal.Principal{Kind: principal.APIKey, Org: k.Org, Subject: k.ID, Plan: principal.Plan(k.Plan), Scopes: k.Scopes}, nil
+}

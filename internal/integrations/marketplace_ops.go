@@ -1,0 +1,56 @@
+package integrations
+
+import (
+	"encoding/json"
+	"time"
+
+	"github.com/integration-hub/hub/internal/apperr"
+	"github.com/integration-hub/hub/internal/ids"
+	"github.com/integration-hub/hub/internal/keys"
+	"github.com/integration-hub/hub/internal/outbox"
+	"github.com/integration-hub/hub/internal/storage"
+)
+
+// Install is a marketplace end-user's installation of an integration, as
+// operations the marketplace commits together with its own (the end-user's
+// record, which serializes an end-user's installs against their
+// allowed_installs).
+type Install struct {
+	Tenant Tenant
+	// Ops are the tenant, its installation copy, a check that the
+	// integration exists and the tenant.created event.
+	Ops []storage.Op
+	// IntegrationCheck is the index in Ops of the integration's check: a
+	// write failing there means the integration is gone.
+	IntegrationCheck int
+}
+
+// InstallOps prepares the installation of integration of org for the
+// end-user, created by that end-user, with cfg (a JSON object, or empty).
+// The caller has checked that the end-user may see the integration.
+func InstallOps(org, integration, endUser string, cfg json.RawMessage, now time.Time) (Install, error) {
+	if !validID(integration) {
+		return Install{}, apperr.Field("integration_id", "integration_not_found", "no such integration")
+	}
+	endUser, err := endUserID(endUser)
+	if err != nil {
+		return Install{}, err
+	}
+	cfg, err = config(cfg)
+	if err != nil {
+		return Install{}, err
+	}
+	now = now.UTC()
+	t := Tenant{ID: ids.At(now), Org: org, Integration: integration, EndUser: endUser, Config: cfg, Status: TenantActive, CreatedBy: endUser, CreatedAt: now, UpdatedAt: now}
+	ops, err := t.ops(1, storage.Absent())
+	if err != nil {
+		return Install{}, err
+	}
+	event, err := tenantEvent(t, outbox.TenantCreated, now)
+	if err != nil {
+		return Install{}, err
+	}
+	check := len(ops)
+	ops = append(ops, storage.Check(keys.Integration(org, integration), storage.Present()), event)
+	return Install{Tenant: t, Ops: ops, IntegrationCheck: check}, nil
+}

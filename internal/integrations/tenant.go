@@ -1,0 +1,343 @@
+package integrations
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+	"unicode/utf8"
+
+	"github.com/integration-hub/hub/internal/apperr"
+	"github.com/integration-hub/hub/internal/ids"
+	"github.com/integration-hub/hub/internal/keys"
+	"github.com/integration-hub/hub/internal/outbox"
+	"github.com/integration-hub/hub/internal/principal"
+	"github.com/integration-hub/hub/internal/storage"
+)
+
+// Entity types of a tenant and of its installation copy (listed in its
+// end-user's partition while the tenant is live).
+const (
+	TenantType       = "tenant"
+	InstallationType = "tenant_installation"
+)
+
+// TenantStatus of a tenant. Archived tenants are kept and readable by id,
+// and hidden from every list.
+type TenantStatus string
+
+const (
+	TenantActive   TenantStatus = "active"
+	TenantPaused   TenantStatus = "paused"
+	TenantArchived TenantStatus = "archived"
+)
+
+// Limits of a tenant.
+const (
+	// MaxConfigBytes caps a tenant's configuration, compacted JSON.
+	MaxConfigBytes = 16 << 10
+	// MaxEndUserIDLength caps the end-user id the SaaS sends.
+	MaxEndUserIDLength = 256
+)
+
+// Tenant is one installation of an integration for one marketplace
+// end-user.
+type Tenant struct {
+	ID          string          `json:"id"`
+	Org         string          `json:"organization_id"`
+	Integration string          `json:"integration_id"`
+	EndUser     string          `json:"end_user_id"`
+	Config      json.RawMessage `json:"config"`
+	Status      TenantStatus    `json:"status"`
+	CreatedBy   string          `json:"created_by"`
+	CreatedAt   time.Time       `json:"created_at"`
+	UpdatedAt   time.Time       `json:"updated_at"`
+	ArchivedBy  string          `json:"archived_by,omitempty"`
+	ArchivedAt  *time.Time      `json:"archived_at,omitempty"`
+}
+
+// ops write the tenant at version (conditional on cond) and keep its
+// installation copy in step: written while it is live, removed when it is
+// archived. A live tenant is on the organization's (GSI1) and its
+// integration's (GSI2) lists; an archived one on none.
+func (t Tenant) ops(version int64, cond storage.Condition) ([]storage.Op, error) {
+	data, err := json.Marshal(t)
+	if err != nil {
+		return nil, fmt.Errorf("integrations: encode tenant %s: %w", t.ID, err)
+	}
+	item := storage.Item{Key: keys.Tenant(t.Org, t.ID), Type: TenantType, Version: version, Data: data}
+	copyKey := keys.EndUserTenant(t.Org, t.EndUser, t.ID)
+	if t.Status == TenantArchived {
+		return []storage.Op{storage.Put(item, cond), storage.Delete(copyKey, storage.Condition{})}, nil
+	}
+	item.Index = map[string]storage.Key{
+		keys.GSI1: keys.TenantInScope(keys.TenantsScope(t.Org), t.ID),
+		keys.GSI2: keys.TenantInScope(keys.IntegrationTenantsScope(t.Org, t.Integration), t.ID),
+	}
+	installation := storage.Item{Key: copyKey, Type: InstallationType, Version: version, Data: data}
+	return []storage.Op{storage.Put(item, cond), storage.Put(installation, storage.Condition{})}, nil
+}
+
+// TenantFromItem reads a tenant item or its installation copy.
+func TenantFromItem(item storage.Item) (Tenant, error) {
+	if item.Type != TenantType && item.Type != InstallationType {
+		return Tenant{}, fmt.Errorf("integrations: item %s is a %q, not a tenant", item.Key, item.Type)
+	}
+	var t Tenant
+	if err := json.Unmarshal(item.Data, &t); err != nil {
+		return Tenant{}, fmt.Errorf("integrations: decode %s: %w", item.Key, err)
+	}
+	return t, nil
+}
+
+var (
+	errTenantNotFound = apperr.New(apperr.NotFound, "tenant_not_found", "no such tenant")
+	errTenantArchived = apperr.New(apperr.Conflict, "tenant_archived", "the tenant is archived")
+)
+
+func (s *Service) loadTenant(ctx context.Context, p principal.Principal, id string) (Tenant, int64, error) {
+	if !validID(id) {
+		return Tenant{}, 0, errTenantNotFound
+	}
+	item, err := s.Table.Get(ctx, keys.Tenant(p.Org, id))
+	if errors.Is(err, storage.ErrNotFound) {
+		return Tenant{}, 0, errTenantNotFound
+	}
+	if err != nil {
+		return Tenant{}, 0, fmt.Errorf("integrations: read tenant %s: %w", id, err)
+	}
+	t, err := TenantFromItem(item)
+	return t, item.Version, err
+}
+
+// config checks a configuration: a JSON object of at most MaxConfigBytes
+// once compacted.
+func config(raw json.RawMessage) (json.RawMessage, error) {
+	trimmed := bytes.TrimSpace(raw)
+	if len(trimmed) == 0 || bytes.Equal(trimmed, []byte("null")) {
+		return json.RawMessage(`{}`), nil
+	}
+	if trimmed[0] != '{' {
+		return nil, apperr.Field("config", "invalid_config", "config is a JSON object")
+	}
+	var compact bytes.Buffer
+	if err := json.Compact(&compact, trimmed); err != nil {
+		return nil, apperr.Field("config", "invalid_config", "config is not valid JSON")
+	}
+	if compact.Len() > MaxConfigBytes {
+		return nil, apperr.Field("config", "config_too_large", "config is at most %d bytes of compact JSON", MaxConfigBytes)
+	}
+	return json.RawMessage(compact.Bytes()), nil
+}
+
+func endUserID(raw string) (string, error) {
+	if raw == "" || utf8.RuneCountInString(raw) > MaxEndUserIDLength || !utf8.ValidString(raw) {
+		return "", apperr.Field("end_user_id", "invalid_end_user_id", "end_user_id has 1 to %d characters", MaxEndUserIDLength)
+	}
+	for _, r := range raw {
+		if r < 0x20 || r == 0x7f {
+			return "", apperr.Field("end_user_id", "invalid_end_user_id", "end_user_id has no control characters")
+		}
+	}
+	return raw, nil
+}
+
+// TenantInput creates a tenant.
+type TenantInput struct {
+	IntegrationID string          `json:"integration_id"`
+	EndUserID     string          `json:"end_user_id"`
+	Config        json.RawMessage `json:"config"`
+}
+
+func tenantEvent(t Tenant, kind outbox.Kind, now time.Time) (storage.Op, error) {
+	ev := outbox.New(t.Org, kind, now)
+	ev.Data = map[string]string{"tenant_id": t.ID, "integration_id": t.Integration, "end_user_id": t.EndUser}
+	return outbox.Put(ev)
+}
+
+// CreateTenant installs an integration of the organization for an
+// end-user: the tenant, its installation copy, a check that the
+// integration still exists and the tenant.created event, in one write.
+func (s *Service) CreateTenant(ctx context.Context, p principal.Principal, in TenantInput) (Tenant, error) {
+	if !validID(in.IntegrationID) {
+		return Tenant{}, apperr.Field("integration_id", "integration_not_found", "no such integration")
+	}
+	endUser, err := endUserID(in.EndUserID)
+	if err != nil {
+		return Tenant{}, err
+	}
+	cfg, err := config(in.Config)
+	if err != nil {
+		return Tenant{}, err
+	}
+	if _, _, err := s.loadIntegration(ctx, p, in.IntegrationID); err != nil {
+		if errors.Is(err, errIntegrationNotFound) {
+			return Tenant{}, apperr.Field("integration_id", "integration_not_found", "no such integration")
+		}
+		return Tenant{}, err
+	}
+	now := s.now()
+	t := Tenant{ID: ids.At(now), Org: p.Org, Integration: in.IntegrationID, EndUser: endUser, Config: cfg, Status: TenantActive, CreatedBy: p.Subject, CreatedAt: now, UpdatedAt: now}
+	ops, err := t.ops(1, storage.Absent())
+	if err != nil {
+		return Tenant{}, err
+	}
+	event, err := tenantEvent(t, outbox.TenantCreated, now)
+	if err != nil {
+		return Tenant{}, err
+	}
+	integrationCheck := len(ops)
+	ops = append(ops, storage.Check(keys.Integration(p.Org, in.IntegrationID), storage.Present()), event)
+	if err := s.Table.Write(ctx, ops...); err != nil {
+		if storage.FailedOn(err, integrationCheck) {
+			return Tenant{}, apperr.Field("integration_id", "integration_not_found", "no such integration")
+		}
+		return Tenant{}, fmt.Errorf("integrations: create tenant: %w", err)
+	}
+	return t, nil
+}
+
+// GetTenant returns a tenant of the organization, archived or not, and its
+// version.
+func (s *Service) GetTenant(ctx context.Context, p principal.Principal, id string) (Tenant, int64, error) {
+	return s.loadTenant(ctx, p, id)
+}
+
+// TenantUpdate changes a tenant's configuration or status (active or
+// paused).
+type TenantUpdate struct {
+	Config json.RawMessage `json:"config"`
+	Status *TenantStatus   `json:"status"`
+}
+
+// UpdateTenant changes a live tenant; ifMatch, when not 0, is the version
+// the change is conditional on.
+func (s *Service) UpdateTenant(ctx context.Context, p principal.Principal, id string, ifMatch int64, in TenantUpdate) (Tenant, int64, error) {
+	if in.Status != nil && *in.Status != TenantActive && *in.Status != TenantPaused {
+		return Tenant{}, 0, apperr.Field("status", "invalid_status", "status is %s or %s; delete the tenant to archive it", TenantActive, TenantPaused)
+	}
+	var cfg json.RawMessage
+	if in.Config != nil {
+		var err error
+		if cfg, err = config(in.Config); err != nil {
+			return Tenant{}, 0, err
+		}
+	}
+	t, version, err := s.loadTenant(ctx, p, id)
+	if err != nil {
+		return Tenant{}, 0, err
+	}
+	if ifMatch != 0 && ifMatch != version {
+		return Tenant{}, 0, errStale
+	}
+	if t.Status == TenantArchived {
+		return Tenant{}, 0, errTenantArchived
+	}
+	if cfg != nil {
+		t.Config = cfg
+	}
+	if in.Status != nil {
+		t.Status = *in.Status
+	}
+	t.UpdatedAt = s.now()
+	ops, err := t.ops(version+1, storage.VersionIs(version))
+	if err != nil {
+		return Tenant{}, 0, err
+	}
+	if err := s.Table.Write(ctx, ops...); err != nil {
+		return Tenant{}, 0, conflictOr(err, "update tenant "+id)
+	}
+	return t, version + 1, nil
+}
+
+// ArchiveTenant archives a tenant (the public API's delete): it stays
+// readable by id and leaves every list, with the tenant.archived event in
+// the same write. Archiving an archived tenant changes nothing.
+func (s *Service) ArchiveTenant(ctx context.Context, p principal.Principal, id string) error {
+	t, version, err := s.loadTenant(ctx, p, id)
+	if err != nil {
+		return err
+	}
+	if t.Status == TenantArchived {
+		return nil
+	}
+	now := s.now()
+	t.Status, t.ArchivedBy, t.ArchivedAt, t.UpdatedAt = TenantArchived, p.Subject, &now, now
+	ops, err := t.ops(version+1, storage.VersionIs(version))
+	if err != nil {
+		return err
+	}
+	event, err := tenantEvent(t, outbox.TenantArchived, now)
+	if err != nil {
+		return err
+	}
+	if err := s.Table.Write(ctx, append(ops, event)...); err != nil {
+		return conflictOr(err, "archive tenant "+id)
+	}
+	return nil
+}
+
+// TenantFilter narrows the tenants list to one integration or one
+// end-user.
+type TenantFilter struct {
+	IntegrationID string
+	EndUserID     string
+}
+
+// TenantPage is one page of live tenants.
+type TenantPage struct {
+	Tenants []Tenant `json:"tenants"`
+	Cursor  string   `json:"next_cursor,omitempty"`
+}
+
+// ListTenants lists the organization's live tenants by creation, all of
+// them (GSI1), one integration's (GSI2) or one end-user's (their
+// installation copies): one Query each.
+func (s *Service) ListTenants(ctx context.Context, p principal.Principal, f TenantFilter, in PageInput) (TenantPage, error) {
+	q := storage.Query{Limit: in.limit(), Cursor: in.Cursor, Descending: in.Descending}
+	switch {
+	case f.IntegrationID != "" && f.EndUserID != "":
+		return TenantPage{}, apperr.Field("end_user_id", "one_filter", "filter by integration_id or by end_user_id, not both")
+	case f.IntegrationID != "":
+		if !validID(f.IntegrationID) {
+			return TenantPage{Tenants: []Tenant{}}, nil
+		}
+		q.Index, q.PK = keys.GSI2, keys.IntegrationTenantsScope(p.Org, f.IntegrationID)
+	case f.EndUserID != "":
+		endUser, err := endUserID(f.EndUserID)
+		if err != nil {
+			return TenantPage{}, err
+		}
+		return s.EndUserTenants(ctx, p.Org, endUser, in)
+	default:
+		q.Index, q.PK = keys.GSI1, keys.TenantsScope(p.Org)
+	}
+	return s.tenantPage(ctx, q)
+}
+
+// EndUserTenants lists one marketplace end-user's live tenants, by
+// creation: one Query of their partition, for the marketplace.
+func (s *Service) EndUserTenants(ctx context.Context, org, endUser string, in PageInput) (TenantPage, error) {
+	return s.tenantPage(ctx, storage.Query{
+		PK: keys.EndUserTenantsPK(org, endUser), Sort: storage.SortPrefix, From: keys.TenantsPrefix,
+		Limit: in.limit(), Cursor: in.Cursor, Descending: in.Descending,
+	})
+}
+
+func (s *Service) tenantPage(ctx context.Context, q storage.Query) (TenantPage, error) {
+	page, err := s.Table.Query(ctx, q)
+	if err != nil {
+		return TenantPage{}, fmt.Errorf("integrations: list tenants: %w", err)
+	}
+	out := TenantPage{Tenants: make([]Tenant, 0, len(page.Items)), Cursor: page.Cursor}
+	for _, item := range page.Items {
+		t, err := TenantFromItem(item)
+		if err != nil {
+			return TenantPage{}, err
+		}
+		out.Tenants = append(out.Tenants, t)
+	}
+	return out, nil
+}

@@ -7,10 +7,12 @@ export HUB_ADDR
 
 EMULATORS := infra/emulators
 EMULATORS_STAMP := $(EMULATORS)/node_modules/.installed
+BROWSER := infra/browser
+BROWSER_STAMP := $(BROWSER)/node_modules/.installed
 FUNCTIONS := $(sort $(notdir $(wildcard functions/*)))
 TEST_TIMEOUT ?= 12m
 
-.PHONY: run run-emulated test vet build invoke emulators bench clean
+.PHONY: run run-emulated test vet build invoke emulators browser bench clean
 
 ## run: the whole hub on $(HUB_ADDR), embedded table, email to .data/outbox
 run:
@@ -20,8 +22,8 @@ run:
 run-emulated: emulators
 	$(GO) run ./infra/local -emulators
 
-## test: install DynamoDB Local and the SES emulator, vet, run every test
-test: emulators
+## test: install DynamoDB Local, the SES emulator and the test browser, vet, run every test
+test: emulators browser
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 
@@ -35,6 +37,15 @@ $(EMULATORS_STAMP): $(EMULATORS)/package.json $(EMULATORS)/package-lock.json
 	@command -v java >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends openjdk-17-jre-headless; }
 	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
 	cd $(EMULATORS) && npm ci --no-audit --no-fund
+	@touch $@
+
+## browser: Debian's Chromium and playwright-core (from the lock file) for the marketplace page's browser test
+browser: $(BROWSER_STAMP)
+	@test -x /usr/bin/chromium || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium; }
+
+$(BROWSER_STAMP): $(BROWSER)/package.json $(BROWSER)/package-lock.json
+	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
+	cd $(BROWSER) && npm ci --no-audit --no-fund
 	@touch $@
 
 ## build: every function as build/<name>/bootstrap for linux/arm64

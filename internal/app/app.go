@@ -22,6 +22,7 @@ import (
 	"github.com/integration-hub/hub/internal/email"
 	"github.com/integration-hub/hub/internal/forms"
 	"github.com/integration-hub/hub/internal/integrations"
+	"github.com/integration-hub/hub/internal/marketplace"
 	"github.com/integration-hub/hub/internal/notifications"
 	"github.com/integration-hub/hub/internal/notifier"
 	"github.com/integration-hub/hub/internal/operator"
@@ -121,6 +122,9 @@ var HTTPFunctions = map[string]func(d *Deps, rt *web.Router){
 	"integrations": func(d *Deps, rt *web.Router) {
 		integrations.Routes(rt, &integrations.Service{Table: d.Table, Now: d.now(), KeyUsage: &apikeys.Service{Table: d.Table, Now: d.now()}})
 	},
+	"marketplace": func(d *Deps, rt *web.Router) {
+		marketplace.Routes(rt, marketplace.New(d.Table, d.Keys, d.now()))
+	},
 }
 
 // HTTPFunctionNames are the HTTP functions, sorted.
@@ -160,6 +164,8 @@ func (d *Deps) Authorizer() *authorizer.Authorizer {
 	return &authorizer.Authorizer{
 		Table: d.Table, Sessions: d.Sessions(), Log: d.Logger("authorizer"),
 		APIKeys: &apikeys.Resolver{Table: d.Table, Now: d.now()}, APIKeyPrefix: apikeys.Prefix,
+		Marketplace:     marketplace.NewResolver(d.Table, d.Keys, d.now()),
+		MarketplacePage: authorizer.QueryCredential{Route: marketplace.PageRouteKey, Parameter: marketplace.PageTokenParameter},
 	}
 }
 

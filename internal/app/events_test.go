@@ -135,6 +135,25 @@ var expected = map[string]string{
 	"integrations/v2-report-run-unknown.json":                "404",
 	"authorizer/api-key-unknown.json":                        "deny",
 	"authorizer/api-key-malformed-bearer.json":               "deny",
+
+	// In-App Marketplace: settings, the end-user API and page, and
+	// marketplace tokens at the authorizer (the demo has no marketplace
+	// settings, so every token is refused).
+	"marketplace/get-settings.json":                 "200",
+	"marketplace/put-settings-reserved-issuer.json": "400",
+	"marketplace/put-settings-stale.json":           "412",
+	"marketplace/create-secret.json":                "201",
+	"marketplace/add-private-key.json":              "400",
+	"marketplace/settings-as-end-user.json":         "403",
+	"marketplace/list-integrations.json":            "200",
+	"marketplace/install-hidden-integration.json":   "404",
+	"marketplace/uninstall-unknown-tenant.json":     "404",
+	"marketplace/page-without-marketplace-url.json": "409",
+	"authorizer/marketplace-alg-none.json":          "deny",
+	"authorizer/marketplace-unknown-issuer.json":    "deny",
+	"authorizer/marketplace-unknown-kid.json":       "deny",
+	"authorizer/marketplace-oversized.json":         "deny",
+	"authorizer/marketplace-page-query-token.json":  "deny",
 }
 
 func eventsDeps(t *testing.T) (*app.Deps, string) {

@@ -45,7 +45,17 @@ type Authorizer struct {
 	// Marketplace resolves marketplace end-user tokens (a Bearer JWT that
 	// is not a hub session); nil refuses them.
 	Marketplace CredentialResolver
-	Log         *slog.Logger
+	// MarketplacePage is the one route whose marketplace token comes in a
+	// query parameter (the page's first load); the zero value has none.
+	MarketplacePage QueryCredential
+	Log             *slog.Logger
+}
+
+// QueryCredential names a route and the query parameter that carries its
+// credential.
+type QueryCredential struct {
+	Route     string // API Gateway route key, "GET /marketplace"
+	Parameter string
 }
 
 // ErrDenied: the credential is not valid; the request is refused (403 from
@@ -88,6 +98,14 @@ func (a *Authorizer) resolve(ctx context.Context, req events.APIGatewayV2CustomA
 	if header(req, "authorization") == "" {
 		if key := strings.TrimSpace(header(req, "x-api-key")); key != "" {
 			return a.delegate(ctx, a.APIKeys, "API key", key, req)
+		}
+		// The marketplace page's first load carries its end-user token in
+		// the query (an iframe's address is all the SaaS controls); only
+		// on that route, and only a marketplace token.
+		if a.MarketplacePage.Route != "" && req.RouteKey == a.MarketplacePage.Route {
+			if token := strings.TrimSpace(req.QueryStringParameters[a.MarketplacePage.Parameter]); token != "" {
+				return a.delegate(ctx, a.Marketplace, "marketplace token", token, req)
+			}
 		}
 	}
 	scheme, token, ok := strings.Cut(header(req, "authorization"), " ")

@@ -185,3 +185,38 @@ func TestAuthorizationHeaderWinsOverXAPIKey(t *testing.T) {
 		t.Fatalf("the X-API-KEY header decided a request that carries Authorization (decision cached under it): %+v", resp)
 	}
 }
+
+func TestOnlyTheMarketplacePageRouteTakesAMarketplaceTokenFromTheQuery(t *testing.T) {
+	a, _, _ := setup(t)
+	page := authorizer.QueryCredential{Route: "GET /marketplace", Parameter: "tenant"}
+	cases := []struct {
+		name       string
+		route      string
+		headers    map[string]string
+		configured bool
+		want       string // the credential the marketplace resolver saw; "" = denied
+	}{
+		{"the page's first load", "GET /marketplace", nil, true, "query-token"},
+		{"another route", "GET /v2/tenants", nil, true, ""},
+		{"no page route configured", "GET /marketplace", nil, false, ""},
+		{"an Authorization header wins", "GET /marketplace", map[string]string{"authorization": "Bearer header-token"}, true, "header-token"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			market := &recordingResolver{kind: principal.EndUser}
+			a.Marketplace, a.MarketplacePage = market, authorizer.QueryCredential{}
+			if tc.configured {
+				a.MarketplacePage = page
+			}
+			resp, err := a.Handle(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{
+				RouteKey: tc.route, Headers: tc.headers, QueryStringParameters: map[string]string{"tenant": "query-token"},
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if market.got != tc.want || resp.IsAuthorized != (tc.want != "") {
+				t.Fatalf("resolver saw %q, authorized %v; want %q", market.got, resp.IsAuthorized, tc.want)
+			}
+		})
+	}
+}

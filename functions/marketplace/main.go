@@ -1,0 +1,22 @@
+// Command marketplace is the In-App Marketplace function: the embeddable
+// page, the end-user API and the marketplace settings, behind the API
+// Gateway V2 adapter. All logic lives in internal/.
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/aws/aws-lambda-go/lambda"
+
+	"github.com/integration-hub/hub/internal/app"
+)
+
+func main() {
+	handler, err := app.MustFromEnv(false).HTTPHandler("marketplace")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "init:", err)
+		os.Exit(1)
+	}
+	lambda.Start(handler)
+}

@@ -111,10 +111,41 @@ func TestTemplateDeploysTheAuthorizerWithAShortCacheAndReadOnlyAccess(t *testing
 		if fn.LogicalID != tm.Authorizer {
 			continue
 		}
-		for _, p := range fn.Policies {
-			if p != "DynamoDBReadPolicy" && p != "SSMParameterReadPolicy" {
-				t.Errorf("the authorizer is granted %s; it only reads", p)
+		for _, a := range fn.Actions {
+			if a != "dynamodb:GetItem" {
+				t.Errorf("the authorizer is allowed %s; it only reads one item per decision", a)
 			}
+		}
+	}
+}
+
+// Least privilege: every function gets explicit actions, never SAM's broad
+// policy templates, and no function may Scan or write outside the storage
+// port's operations.
+func TestTemplateGrantsOnlyTheTableActionsTheStoragePortUses(t *testing.T) {
+	tm, err := template.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := map[string]bool{
+		"dynamodb:GetItem": true, "dynamodb:Query": true, "dynamodb:PutItem": true,
+		"dynamodb:DeleteItem": true, "dynamodb:ConditionCheckItem": true,
+		"ses:SendEmail": true,
+	}
+	broad := map[string]bool{"DynamoDBCrudPolicy": true, "DynamoDBReadPolicy": true, "DynamoDBWritePolicy": true, "SESCrudPolicy": true, "AmazonDynamoDBFullAccess": true}
+	for _, fn := range tm.Functions {
+		for _, p := range fn.Policies {
+			if broad[p] {
+				t.Errorf("%s is granted %s; grant explicit actions instead", fn.LogicalID, p)
+			}
+		}
+		for _, a := range fn.Actions {
+			if !allowed[a] {
+				t.Errorf("%s is allowed %s, which the hub never needs", fn.LogicalID, a)
+			}
+		}
+		if len(fn.Actions) == 0 {
+			t.Errorf("%s has no explicit table actions", fn.LogicalID)
 		}
 	}
 }

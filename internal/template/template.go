@@ -69,8 +69,11 @@ type Function struct {
 	// Name is the folder under functions/ (from CodeUri).
 	Name   string
 	Routes []Route
-	// Policies are the SAM policy template names the function is granted.
+	// Policies are the SAM policy template names the function is granted
+	// ("Statement" for an inline policy).
 	Policies []string
+	// Actions are the IAM actions its inline policy statements allow.
+	Actions []string
 
 	streamFilters []string
 }
@@ -295,6 +298,15 @@ func parseFunction(id string, props *yaml.Node) (Function, error) {
 		case yaml.MappingNode:
 			if len(p.Content) > 0 {
 				fn.Policies = append(fn.Policies, p.Content[0].Value)
+			}
+			for _, st := range seq(child(p, "Statement")) {
+				action := child(st, "Action")
+				if a := scalar(action); a != "" {
+					fn.Actions = append(fn.Actions, a)
+				}
+				for _, a := range seq(action) {
+					fn.Actions = append(fn.Actions, scalar(a))
+				}
 			}
 		}
 	}

@@ -3,19 +3,11 @@
 package main
 
 import (
-	"fmt"
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/integration-hub/hub/internal/app"
 )
 
 func main() {
-	handler, err := app.MustFromEnv(false).HTTPHandler("auth")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "init:", err)
-		os.Exit(1)
-	}
-	lambda.Start(handler)
+	lambda.Start(app.MustFromEnv().Lambda("auth", app.AuthRoutes))
 }

@@ -9,5 +9,5 @@ import (
 )
 
 func main() {
-	lambda.Start(app.MustFromEnv(false).Authorizer().Handle)
+	lambda.Start(app.MustFromEnv().Authorizer().Handle)
 }

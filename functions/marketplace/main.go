@@ -4,19 +4,11 @@
 package main
 
 import (
-	"fmt"
-	"os"
-
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/integration-hub/hub/internal/app"
 )
 
 func main() {
-	handler, err := app.MustFromEnv(false).HTTPHandler("marketplace")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "init:", err)
-		os.Exit(1)
-	}
-	lambda.Start(handler)
+	lambda.Start(app.MustFromEnv().Lambda("marketplace", app.MarketplaceRoutes))
 }

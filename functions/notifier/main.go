@@ -10,5 +10,5 @@ import (
 )
 
 func main() {
-	lambda.Start(app.MustFromEnv(true).Notifier().Handle)
+	lambda.Start(app.MustFromEnv(app.WithSES).Notifier().Handle)
 }

@@ -12,5 +12,5 @@ import (
 )
 
 func main() {
-	lambda.Start(app.MustFromEnv(false).Operator().Handle)
+	lambda.Start(app.MustFromEnv().Operator().Handle)
 }

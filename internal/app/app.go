@@ -9,8 +9,9 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"os"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -95,57 +96,82 @@ func (d *Deps) Users() *users.Service {
 // OutboxPurpose seals the secret fields of outbox events.
 const OutboxPurpose = "outbox"
 
-// HTTPFunctions maps each HTTP function to the routes it serves. Adding a
-// function here, a functions/<name> main and its routes in template.yaml is
-// all it takes; a test checks the three agree.
-var HTTPFunctions = map[string]func(d *Deps, rt *web.Router){
-	"auth":  func(d *Deps, rt *web.Router) { users.AuthRoutes(rt, d.Users()) },
-	"users": func(d *Deps, rt *web.Router) { users.UsersRoutes(rt, d.Users()) },
-	"company": func(d *Deps, rt *web.Router) {
-		company.Routes(rt, &company.Service{Table: d.Table, Admins: d.Users(), Now: d.now()})
-	},
-	"notifications": func(d *Deps, rt *web.Router) {
-		notifications.Routes(rt, &notifications.Service{Table: d.Table, Now: d.now()})
-	},
-	"integration-form": func(d *Deps, rt *web.Router) {
-		forms.IntegrationRoutes(rt, &forms.IntegrationService{Table: d.Table, Now: d.now()})
-	},
-	"partner-form": func(d *Deps, rt *web.Router) {
-		partnerform.Routes(rt, &partnerform.Service{Table: d.Table, Links: d.Links, Box: d.Keys.Box(OutboxPurpose), Now: d.now()})
-	},
-	"source-control": func(d *Deps, rt *web.Router) {
-		sourcecontrol.Routes(rt, sourcecontrol.New(d.Table, d.Keys, d.Links.Base, d.SourceControl, d.now()))
-	},
-	"api-access": func(d *Deps, rt *web.Router) {
-		apikeys.Routes(rt, &apikeys.Service{Table: d.Table, Now: d.now()})
-	},
-	"integrations": func(d *Deps, rt *web.Router) {
-		integrations.Routes(rt, &integrations.Service{Table: d.Table, Now: d.now(), KeyUsage: &apikeys.Service{Table: d.Table, Now: d.now()}})
-	},
-	"marketplace": func(d *Deps, rt *web.Router) {
-		marketplace.Routes(rt, marketplace.New(d.Table, d.Keys, d.now()))
-	},
+// Routes registers an HTTP function's routes on its router.
+type Routes func(d *Deps, rt *web.Router)
+
+// The routes of each HTTP function. Each is a function of its own, named
+// by its main, so that a function's binary links only its own area.
+func AuthRoutes(d *Deps, rt *web.Router)  { users.AuthRoutes(rt, d.Users()) }
+func UsersRoutes(d *Deps, rt *web.Router) { users.UsersRoutes(rt, d.Users()) }
+func CompanyRoutes(d *Deps, rt *web.Router) {
+	company.Routes(rt, &company.Service{Table: d.Table, Admins: d.Users(), Now: d.now()})
+}
+func NotificationsRoutes(d *Deps, rt *web.Router) {
+	notifications.Routes(rt, &notifications.Service{Table: d.Table, Now: d.now()})
+}
+func IntegrationFormRoutes(d *Deps, rt *web.Router) {
+	forms.IntegrationRoutes(rt, &forms.IntegrationService{Table: d.Table, Now: d.now()})
+}
+func PartnerFormRoutes(d *Deps, rt *web.Router) {
+	partnerform.Routes(rt, &partnerform.Service{Table: d.Table, Links: d.Links, Box: d.Keys.Box(OutboxPurpose), Now: d.now()})
+}
+func SourceControlRoutes(d *Deps, rt *web.Router) {
+	sourcecontrol.Routes(rt, sourcecontrol.New(d.Table, d.Keys, d.Links.Base, d.SourceControl, d.now()))
+}
+func APIAccessRoutes(d *Deps, rt *web.Router) {
+	apikeys.Routes(rt, &apikeys.Service{Table: d.Table, Now: d.now()})
+}
+func IntegrationsRoutes(d *Deps, rt *web.Router) {
+	integrations.Routes(rt, &integrations.Service{Table: d.Table, Now: d.now(), KeyUsage: &apikeys.Service{Table: d.Table, Now: d.now()}})
+}
+func MarketplaceRoutes(d *Deps, rt *web.Router) {
+	marketplace.Routes(rt, marketplace.New(d.Table, d.Keys, d.now()))
+}
+
+// httpFunctions maps each HTTP function to its routes, for the local stack
+// and the tests. It is built when called, not at init, so a Lambda main
+// that uses Lambda(name, routes) does not link it (nor every area). Adding
+// a function here, a functions/<name> main and its routes in template.yaml
+// is all it takes; a test checks the three agree.
+func httpFunctions() map[string]Routes {
+	return map[string]Routes{
+		"auth":             AuthRoutes,
+		"users":            UsersRoutes,
+		"company":          CompanyRoutes,
+		"notifications":    NotificationsRoutes,
+		"integration-form": IntegrationFormRoutes,
+		"partner-form":     PartnerFormRoutes,
+		"source-control":   SourceControlRoutes,
+		"api-access":       APIAccessRoutes,
+		"integrations":     IntegrationsRoutes,
+		"marketplace":      MarketplaceRoutes,
+	}
 }
 
 // HTTPFunctionNames are the HTTP functions, sorted.
 func HTTPFunctionNames() []string {
-	names := make([]string, 0, len(HTTPFunctions))
-	for n := range HTTPFunctions {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	return slices.Sorted(maps.Keys(httpFunctions()))
 }
 
 // Router builds an HTTP function's router.
 func (d *Deps) Router(function string) (*web.Router, error) {
-	build, ok := HTTPFunctions[function]
+	routes, ok := httpFunctions()[function]
 	if !ok {
 		return nil, fmt.Errorf("app: no HTTP function %q", function)
 	}
+	return d.router(function, routes), nil
+}
+
+func (d *Deps) router(function string, routes Routes) *web.Router {
 	rt := web.NewRouter(d.Logger(function))
-	build(d, rt)
-	return rt, nil
+	routes(d, rt)
+	return rt
+}
+
+// Lambda is the Lambda handler of one HTTP function: its routes behind the
+// API Gateway V2 adapter. Mains use it with their own Routes.
+func (d *Deps) Lambda(function string, routes Routes) func(context.Context, events.APIGatewayV2HTTPRequest) (events.APIGatewayV2HTTPResponse, error) {
+	return httpadapter.NewV2(d.router(function, routes)).ProxyWithContext
 }
 
 // HTTPHandler is an HTTP function's Lambda handler: its router behind the

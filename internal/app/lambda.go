@@ -17,10 +17,33 @@ import (
 	"github.com/integration-hub/hub/internal/users"
 )
 
+// Option adds to the dependencies a function builds at init.
+type Option func(ctx context.Context, cfg config.Config, d *Deps) error
+
+// WithSES builds the SES sender, for the functions that send email; only
+// their binaries link the SES client.
+func WithSES(ctx context.Context, cfg config.Config, d *Deps) error {
+	if cfg.Sender == "" {
+		return fmt.Errorf("app: HUB_SENDER is required to send email")
+	}
+	client, err := email.NewSESClient(ctx, cfg.SESEndpoint)
+	if err != nil {
+		return fmt.Errorf("app: SES client: %w", err)
+	}
+	d.Sender = email.NewSES(client, cfg.Sender)
+	return nil
+}
+
+// WithSourceControl reads the Source Control area's OAuth providers.
+func WithSourceControl(_ context.Context, _ config.Config, d *Deps) error {
+	var err error
+	d.SourceControl, err = sourcecontrol.FromEnv(os.Getenv)
+	return err
+}
+
 // FromEnv builds the dependencies of a function running in Lambda (or under
-// the local Runtime API harness) from its environment, once, at init. The
-// SES client is built only for functions that send email (withEmail).
-func FromEnv(ctx context.Context, withEmail bool) (*Deps, error) {
+// the local Runtime API harness) from its environment, once, at init.
+func FromEnv(ctx context.Context, opts ...Option) (*Deps, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	cfg, err := config.FromEnv(os.Getenv)
@@ -53,26 +76,18 @@ func FromEnv(ctx context.Context, withEmail bool) (*Deps, error) {
 		Keys:   keys,
 		Links:  users.Links{Base: cfg.PublicBaseURL},
 	}
-	if d.SourceControl, err = sourcecontrol.FromEnv(os.Getenv); err != nil {
-		return nil, err
-	}
-	if withEmail {
-		if cfg.Sender == "" {
-			return nil, fmt.Errorf("app: HUB_SENDER is required to send email")
+	for _, opt := range opts {
+		if err := opt(ctx, cfg, d); err != nil {
+			return nil, err
 		}
-		client, err := email.NewSESClient(ctx, cfg.SESEndpoint)
-		if err != nil {
-			return nil, fmt.Errorf("app: SES client: %w", err)
-		}
-		d.Sender = email.NewSES(client, cfg.Sender)
 	}
 	return d, nil
 }
 
 // MustFromEnv is FromEnv for a main: a function that cannot initialise
 // exits, and Lambda reports the init error.
-func MustFromEnv(withEmail bool) *Deps {
-	d, err := FromEnv(context.Background(), withEmail)
+func MustFromEnv(opts ...Option) *Deps {
+	d, err := FromEnv(context.Background(), opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "init:", err)
 		os.Exit(1)

@@ -18,9 +18,9 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/integration-hub/hub/internal/apperr"
+	"github.com/integration-hub/hub/internal/fields"
 	"github.com/integration-hub/hub/internal/ids"
 	"github.com/integration-hub/hub/internal/settings"
 	"github.com/integration-hub/hub/internal/users"
@@ -119,10 +119,10 @@ func Revise(current []Question, in []QuestionInput) ([]Question, error) {
 func (qi QuestionInput) validate(field string) (Question, error) {
 	q := Question{ID: strings.TrimSpace(qi.ID), Type: qi.Type, Required: qi.Required}
 	var err error
-	if q.Label, err = line(field+".label", qi.Label, 1, MaxLabelLength); err != nil {
+	if q.Label, err = fields.Line(field+".label", qi.Label, 1, MaxLabelLength); err != nil {
 		return Question{}, err
 	}
-	if q.Help, err = paragraph(field+".help", qi.Help, MaxHelpLength); err != nil {
+	if q.Help, err = fields.Paragraph(field+".help", qi.Help, MaxHelpLength); err != nil {
 		return Question{}, err
 	}
 	switch qi.Type {
@@ -132,7 +132,7 @@ func (qi QuestionInput) validate(field string) (Question, error) {
 		}
 		seen := make(map[string]bool, len(qi.Options))
 		for j, o := range qi.Options {
-			opt, err := line(fmt.Sprintf("%s.options[%d]", field, j), o, 1, MaxOptionLength)
+			opt, err := fields.Line(fmt.Sprintf("%s.options[%d]", field, j), o, 1, MaxOptionLength)
 			if err != nil {
 				return Question{}, err
 			}
@@ -155,36 +155,6 @@ func (qi QuestionInput) validate(field string) (Question, error) {
 }
 
 var typeList = strings.Join([]string{string(Text), string(LongText), string(SingleChoice), string(MultipleChoice), string(Checkbox), string(URL), string(Email)}, ", ")
-
-// line is one line of text: trimmed, min to max characters, no control
-// characters.
-func line(field, s string, min, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	n := utf8.RuneCountInString(s)
-	if n < min || n > max {
-		return "", apperr.Field(field, "invalid_length", "%s has %d to %d characters", field, min, max)
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return "", apperr.Field(field, "control_characters", "%s is one line without control characters", field)
-		}
-	}
-	return s, nil
-}
-
-// paragraph is text of at most max characters, possibly several lines.
-func paragraph(field, s string, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > max {
-		return "", apperr.Field(field, "invalid_length", "%s has at most %d characters", field, max)
-	}
-	for _, r := range s {
-		if (r < 0x20 && r != '\n' && r != '\r' && r != '\t') || r == 0x7f {
-			return "", apperr.Field(field, "control_characters", "%s has no control characters but line breaks and tabs", field)
-		}
-	}
-	return s, nil
-}
 
 // Answer is the answer to one question, with the question as it was asked.
 // Text holds the answer to a text, long_text, url, email or single_choice
@@ -280,9 +250,9 @@ func answer(q Question, raw json.RawMessage) (a Answer, given bool, err error) {
 	}
 	switch q.Type {
 	case Text:
-		a.Text, err = line(field, text, 1, MaxTextLength)
+		a.Text, err = fields.Line(field, text, 1, MaxTextLength)
 	case LongText:
-		a.Text, err = paragraph(field, text, MaxLongTextLength)
+		a.Text, err = fields.Paragraph(field, text, MaxLongTextLength)
 	case SingleChoice:
 		if !slices.Contains(q.Options, text) {
 			return a, false, apperr.Field(field, "invalid_option", "%q is not an option of %q", text, q.Label)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/integration-hub/hub/internal/apperr"
+	"github.com/integration-hub/hub/internal/fields"
 	"github.com/integration-hub/hub/internal/forms"
 	"github.com/integration-hub/hub/internal/ids"
 	"github.com/integration-hub/hub/internal/keys"
@@ -174,12 +175,12 @@ type IntegrationInput struct {
 func (in IntegrationInput) apply(it *Integration) error {
 	var err error
 	if in.Name != nil {
-		if it.Name, err = oneLine("name", *in.Name, 1, MaxIntegrationName); err != nil {
+		if it.Name, err = fields.Line("name", *in.Name, 1, MaxIntegrationName); err != nil {
 			return err
 		}
 	}
 	if in.Description != nil {
-		if it.Description, err = paragraph("description", *in.Description, MaxDescription); err != nil {
+		if it.Description, err = fields.Paragraph("description", *in.Description, MaxDescription); err != nil {
 			return err
 		}
 	}
@@ -423,7 +424,7 @@ type ReviewInput struct {
 // ReviewIntegration approves (publishes) or rejects (back to draft, with
 // feedback) an integration in review.
 func (s *Service) ReviewIntegration(ctx context.Context, p principal.Principal, id string, in ReviewInput) (Detail, int64, error) {
-	feedback, err := paragraph("feedback", in.Feedback, MaxFeedback)
+	feedback, err := fields.Paragraph("feedback", in.Feedback, MaxFeedback)
 	if err != nil {
 		return Detail{}, 0, err
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/integration-hub/hub/internal/apperr"
+	"github.com/integration-hub/hub/internal/fields"
 	"github.com/integration-hub/hub/internal/ids"
 	"github.com/integration-hub/hub/internal/keys"
 	"github.com/integration-hub/hub/internal/outbox"
@@ -318,7 +319,7 @@ func (s *Service) ReportRun(ctx context.Context, p principal.Principal, triggerI
 	default:
 		return Run{}, apperr.Field("status", "invalid_status", "status is %s, %s or %s", RunRunning, RunSucceeded, RunFailed)
 	}
-	errText, err := paragraph("error", in.Error, MaxRunError)
+	errText, err := fields.Paragraph("error", in.Error, MaxRunError)
 	if err != nil {
 		return Run{}, err
 	}

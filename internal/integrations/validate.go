@@ -3,40 +3,10 @@ package integrations
 import (
 	"fmt"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/integration-hub/hub/internal/apperr"
+	"github.com/integration-hub/hub/internal/fields"
 )
-
-// oneLine is a trimmed line of min to max characters without control
-// characters.
-func oneLine(field, s string, min, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	if n := utf8.RuneCountInString(s); n < min || n > max {
-		return "", apperr.Field(field, "invalid_length", "%s has %d to %d characters", field, min, max)
-	}
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return "", apperr.Field(field, "control_characters", "%s is one line without control characters", field)
-		}
-	}
-	return s, nil
-}
-
-// paragraph is trimmed text of at most max characters; line breaks and
-// tabs are its only control characters.
-func paragraph(field, s string, max int) (string, error) {
-	s = strings.TrimSpace(s)
-	if utf8.RuneCountInString(s) > max {
-		return "", apperr.Field(field, "invalid_length", "%s has at most %d characters", field, max)
-	}
-	for _, r := range s {
-		if (r < 0x20 && r != '\n' && r != '\r' && r != '\t') || r == 0x7f {
-			return "", apperr.Field(field, "control_characters", "%s has no control characters but line breaks and tabs", field)
-		}
-	}
-	return s, nil
-}
 
 // labels is a list of at most maxItems one-line labels of 1 to maxLength
 // characters, none repeated (ignoring case), in the order given.
@@ -48,7 +18,7 @@ func labels(field string, in []string, maxItems, maxLength int) ([]string, error
 	seen := make(map[string]bool, len(in))
 	for i, v := range in {
 		item := fmt.Sprintf("%s[%d]", field, i)
-		label, err := oneLine(item, v, 1, maxLength)
+		label, err := fields.Line(item, v, 1, maxLength)
 		if err != nil {
 			return nil, err
 		}

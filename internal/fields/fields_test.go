@@ -10,8 +10,8 @@ import (
 
 func TestLineAndParagraphNameTheFieldAndTheProblem(t *testing.T) {
 	cases := []struct {
-		name, in string
-		paragraph bool
+		name, in   string
+		paragraph  bool
 		want, code string
 	}{
 		{"trimmed", "  Acme  ", false, "Acme", ""},

@@ -35,15 +35,11 @@ func Routes(rt *web.Router, s *Service) {
 		return nil
 	})
 	rt.Handle("PATCH", "/company", editors, func(w http.ResponseWriter, r *http.Request) error {
-		version, err := settings.IfMatch(r)
+		version, in, err := settings.Versioned[Update](r, 0)
 		if err != nil {
 			return err
 		}
-		var in Update
-		if err := web.Decode(r, &in, 0); err != nil {
-			return err
-		}
-		return written(w)(s.Update(r.Context(), web.Caller(r), version, in))
+		return settings.Written(w)(s.Update(r.Context(), web.Caller(r), version, in))
 	})
 	rt.Handle("PUT", "/company/primary-administrator", editors, func(w http.ResponseWriter, r *http.Request) error {
 		version, err := settings.IfMatch(r)
@@ -56,7 +52,7 @@ func Routes(rt *web.Router, s *Service) {
 		if err := web.Decode(r, &in, 0); err != nil {
 			return err
 		}
-		return written(w)(s.ChangePrimaryAdmin(r.Context(), web.Caller(r), version, in.UserID))
+		return settings.Written(w)(s.ChangePrimaryAdmin(r.Context(), web.Caller(r), version, in.UserID))
 	})
 	rt.Handle("GET", "/company/logos/{variant}", readers, func(w http.ResponseWriter, r *http.Request) error {
 		img, err := s.Logo(r.Context(), web.Caller(r), r.PathValue("variant"))
@@ -74,33 +70,17 @@ func Routes(rt *web.Router, s *Service) {
 		return err
 	})
 	rt.Handle("PUT", "/company/logos/{variant}", editors, func(w http.ResponseWriter, r *http.Request) error {
-		version, err := settings.IfMatch(r)
+		version, in, err := settings.Versioned[LogoInput](r, MaxLogoBody)
 		if err != nil {
 			return err
 		}
-		var in LogoInput
-		if err := web.Decode(r, &in, MaxLogoBody); err != nil {
-			return err
-		}
-		return written(w)(s.SetLogo(r.Context(), web.Caller(r), version, r.PathValue("variant"), in))
+		return settings.Written(w)(s.SetLogo(r.Context(), web.Caller(r), version, r.PathValue("variant"), in))
 	})
 	rt.Handle("DELETE", "/company/logos/{variant}", editors, func(w http.ResponseWriter, r *http.Request) error {
 		version, err := settings.IfMatch(r)
 		if err != nil {
 			return err
 		}
-		return written(w)(s.RemoveLogo(r.Context(), web.Caller(r), version, r.PathValue("variant")))
+		return settings.Written(w)(s.RemoveLogo(r.Context(), web.Caller(r), version, r.PathValue("variant")))
 	})
-}
-
-// written answers a change with the document as it now is and its ETag.
-func written(w http.ResponseWriter) func(Document, int64, error) error {
-	return func(doc Document, version int64, err error) error {
-		if err != nil {
-			return err
-		}
-		web.SetETag(w, version)
-		web.JSON(w, http.StatusOK, doc)
-		return nil
-	}
 }

@@ -91,32 +91,16 @@ func (s *IntegrationService) Replace(ctx context.Context, p principal.Principal,
 func IntegrationRoutes(rt *web.Router, s *IntegrationService) {
 	hubUsers := web.Allow(principal.HubUser)
 	rt.Handle("GET", "/integration-form", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
-		doc, version, err := s.Read(r.Context(), web.Caller(r))
-		if err != nil {
-			return err
-		}
-		web.SetETag(w, version)
-		web.JSON(w, http.StatusOK, doc)
-		return nil
+		return settings.Written(w)(s.Read(r.Context(), web.Caller(r)))
 	})
 	rt.Handle("PUT", "/integration-form", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
 		if err := checkIntegrationArea(web.Caller(r)); err != nil {
 			return err
 		}
-		version, err := settings.IfMatch(r)
+		version, in, err := settings.Versioned[IntegrationInput](r, 0)
 		if err != nil {
 			return err
 		}
-		var in IntegrationInput
-		if err := web.Decode(r, &in, 0); err != nil {
-			return err
-		}
-		doc, version, err := s.Replace(r.Context(), web.Caller(r), version, in)
-		if err != nil {
-			return err
-		}
-		web.SetETag(w, version)
-		web.JSON(w, http.StatusOK, doc)
-		return nil
+		return settings.Written(w)(s.Replace(r.Context(), web.Caller(r), version, in))
 	})
 }

@@ -80,30 +80,14 @@ func Routes(rt *web.Router, s *Service) {
 	})
 
 	rt.Handle("GET", PagePath+"/settings", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
-		doc, version, err := s.Read(r.Context(), web.Caller(r))
-		if err != nil {
-			return err
-		}
-		web.SetETag(w, version)
-		web.JSON(w, http.StatusOK, doc)
-		return nil
+		return settings.Written(w)(s.Read(r.Context(), web.Caller(r)))
 	})
 	rt.Handle("PUT", PagePath+"/settings", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
-		version, err := settings.IfMatch(r)
+		version, in, err := settings.Versioned[RulesInput](r, 0)
 		if err != nil {
 			return err
 		}
-		var in RulesInput
-		if err := web.Decode(r, &in, 0); err != nil {
-			return err
-		}
-		doc, version, err := s.UpdateRules(r.Context(), web.Caller(r), version, in)
-		if err != nil {
-			return err
-		}
-		web.SetETag(w, version)
-		web.JSON(w, http.StatusOK, doc)
-		return nil
+		return settings.Written(w)(s.UpdateRules(r.Context(), web.Caller(r), version, in))
 	})
 	rt.Handle("POST", PagePath+"/settings/secrets", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
 		version, err := settings.IfMatch(r)
@@ -129,21 +113,11 @@ func Routes(rt *web.Router, s *Service) {
 		if err != nil {
 			return err
 		}
-		doc, version, err := s.DeleteSecret(r.Context(), web.Caller(r), version, r.PathValue("kid"))
-		if err != nil {
-			return err
-		}
-		web.SetETag(w, version)
-		web.JSON(w, http.StatusOK, doc)
-		return nil
+		return settings.Written(w)(s.DeleteSecret(r.Context(), web.Caller(r), version, r.PathValue("kid")))
 	})
 	rt.Handle("POST", PagePath+"/settings/keys", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
-		version, err := settings.IfMatch(r)
+		version, in, err := settings.Versioned[KeyInput](r, 0)
 		if err != nil {
-			return err
-		}
-		var in KeyInput
-		if err := web.Decode(r, &in, 0); err != nil {
 			return err
 		}
 		doc, version, err := s.AddKey(r.Context(), web.Caller(r), version, in)
@@ -159,12 +133,6 @@ func Routes(rt *web.Router, s *Service) {
 		if err != nil {
 			return err
 		}
-		doc, version, err := s.DeleteKey(r.Context(), web.Caller(r), version, r.PathValue("kid"))
-		if err != nil {
-			return err
-		}
-		web.SetETag(w, version)
-		web.JSON(w, http.StatusOK, doc)
-		return nil
+		return settings.Written(w)(s.DeleteKey(r.Context(), web.Caller(r), version, r.PathValue("kid")))
 	})
 }

@@ -17,33 +17,17 @@ func Routes(rt *web.Router, s *Service) {
 	hubUsers := web.Allow(principal.HubUser)
 	formTakers := web.Allow(principal.HubUser, principal.PartnerUser).EvenPending()
 	rt.Handle("GET", "/partner-form", formTakers, func(w http.ResponseWriter, r *http.Request) error {
-		doc, version, err := s.Read(r.Context(), web.Caller(r))
-		if err != nil {
-			return err
-		}
-		web.SetETag(w, version)
-		web.JSON(w, http.StatusOK, doc)
-		return nil
+		return settings.Written(w)(s.Read(r.Context(), web.Caller(r)))
 	})
 	rt.Handle("PUT", "/partner-form", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
 		if err := area(web.Caller(r), principal.HubUser); err != nil {
 			return err
 		}
-		version, err := settings.IfMatch(r)
+		version, in, err := settings.Versioned[Input](r, 0)
 		if err != nil {
 			return err
 		}
-		var in Input
-		if err := web.Decode(r, &in, 0); err != nil {
-			return err
-		}
-		doc, version, err := s.Replace(r.Context(), web.Caller(r), version, in)
-		if err != nil {
-			return err
-		}
-		web.SetETag(w, version)
-		web.JSON(w, http.StatusOK, doc)
-		return nil
+		return settings.Written(w)(s.Replace(r.Context(), web.Caller(r), version, in))
 	})
 	rt.Handle("POST", "/partner-form/answers", formTakers, func(w http.ResponseWriter, r *http.Request) error {
 		if err := area(web.Caller(r), principal.PartnerUser); err != nil {

@@ -43,6 +43,30 @@ func IfMatch(r *http.Request) (int64, error) {
 	return web.IfMatch(r)
 }
 
+// Versioned reads an update of a versioned document: the version in
+// If-Match and the body, decoded strictly (at most limit bytes; 0 means
+// web.MaxBody).
+func Versioned[In any](r *http.Request, limit int64) (version int64, in In, err error) {
+	if version, err = IfMatch(r); err != nil {
+		return 0, in, err
+	}
+	err = web.Decode(r, &in, limit)
+	return version, in, err
+}
+
+// Written answers a document at its new version, with its ETag; pass it
+// the results of the update (Written(w)(s.Update(...))).
+func Written(w http.ResponseWriter) func(doc any, version int64, err error) error {
+	return func(doc any, version int64, err error) error {
+		if err != nil {
+			return err
+		}
+		web.SetETag(w, version)
+		web.JSON(w, http.StatusOK, doc)
+		return nil
+	}
+}
+
 // Condition is the write condition for a document read at version: absent
 // for version 0, that version otherwise.
 func Condition(version int64) storage.Condition {

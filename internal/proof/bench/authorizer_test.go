@@ -1,0 +1,175 @@
+package bench_test
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"crypto/x509"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/integration-hub/hub/internal/apikeys"
+	"github.com/integration-hub/hub/internal/keys"
+	"github.com/integration-hub/hub/internal/principal"
+	"github.com/integration-hub/hub/internal/proof/prooftest"
+	"github.com/integration-hub/hub/internal/sessions"
+	"github.com/integration-hub/hub/internal/storage"
+)
+
+// memTable serves the items of a table from memory, so the authorizer's
+// figures are its own work and not the table's.
+type memTable map[storage.Key]storage.Item
+
+func (m memTable) Get(_ context.Context, k storage.Key) (storage.Item, error) {
+	if it, ok := m[k]; ok {
+		return it, nil
+	}
+	return storage.Item{}, storage.ErrNotFound
+}
+
+func (memTable) Query(context.Context, storage.Query) (storage.Page, error) {
+	return storage.Page{}, errors.New("memTable: no queries")
+}
+
+func (memTable) Write(context.Context, ...storage.Op) error { return errors.New("memTable: read only") }
+
+// credentialCase is one kind of credential: the authorizer request that
+// carries it and the bare verification of the same token.
+type credentialCase struct {
+	name string
+	req  events.APIGatewayV2CustomAuthorizerV2Request
+	// kind is the principal the authorizer must resolve.
+	kind principal.Kind
+	bare func() error
+}
+
+// credentialCases makes an organization through the API on an embedded
+// local stack, with an API key, an HS256 marketplace secret and an ES256
+// public key, and returns one case per credential kind and the
+// authorizer over an in-memory copy of the table.
+func credentialCases(b *testing.B) ([]credentialCase, func(context.Context, events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error)) {
+	h := prooftest.Open(b)
+	org := h.NewOrg(principal.Standard)
+
+	// An ES256 public key for the marketplace, and a token it verifies.
+	priv, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		b.Fatal(err)
+	}
+	der, err := x509.MarshalPKIXPublicKey(&priv.PublicKey)
+	if err != nil {
+		b.Fatal(err)
+	}
+	kid := "bench-es256-" + strings.ToLower(org.Label)
+	h.MustDo(prooftest.Request{Method: "POST", Path: "/marketplace/settings/keys", Caller: org.Admin, IfMatch: h.ETag("/marketplace/settings", org.Admin),
+		Body: prooftest.JSONBody(map[string]string{"kid": kid, "algorithm": "ES256", "key": string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}))})}, http.StatusCreated)
+	now := time.Now()
+	esClaims := jwt.RegisteredClaims{Subject: "end-user-es", IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(30 * time.Minute))}
+	es := jwt.NewWithClaims(jwt.SigningMethodES256, esClaims)
+	es.Header["kid"] = kid
+	esToken, err := es.SignedString(priv)
+	if err != nil {
+		b.Fatal(err)
+	}
+
+	items, err := h.DB.Dump(context.Background())
+	if err != nil {
+		b.Fatal(err)
+	}
+	mem := memTable{}
+	for _, it := range items {
+		mem[it.Key] = it
+	}
+	deps := *h.Deps
+	deps.Table = mem
+	auth := deps.Authorizer().Handle
+
+	request := func(headers map[string]string) events.APIGatewayV2CustomAuthorizerV2Request {
+		return events.APIGatewayV2CustomAuthorizerV2Request{Version: "2.0", Type: "REQUEST", RouteKey: "GET /users", RawPath: "/users", Headers: headers}
+	}
+	sessionToken := org.Admin.Token()
+	sessionKey := h.Deps.Keys.Derive(sessions.KeyPurpose)
+	sessionParser := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithIssuer(sessions.Issuer), jwt.WithAudience(sessions.Audience),
+		jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(sessions.Leeway))
+	apiKey := org.APIKey.Token()
+	storedHash := func() string {
+		id, _, _ := apikeys.Parse(apiKey)
+		it, _ := mem.Get(context.Background(), keys.APIKeyLookup(id))
+		var k apikeys.Key
+		_ = json.Unmarshal(it.Data, &k)
+		return k.SecretSHA256
+	}()
+	hsToken := org.EndUser.Token()
+	hsSecret := []byte(org.MarketplaceSecret)
+	endUserParser := jwt.NewParser(jwt.WithValidMethods([]string{"HS256", "ES256"}), jwt.WithExpirationRequired(), jwt.WithIssuedAt(), jwt.WithLeeway(30*time.Second))
+
+	return []credentialCase{
+		{"hub session", request(map[string]string{"authorization": "Bearer " + sessionToken}), principal.HubUser, func() error {
+			_, err := sessionParser.ParseWithClaims(sessionToken, &sessions.Claims{}, func(*jwt.Token) (any, error) { return sessionKey, nil })
+			return err
+		}},
+		{"API key", request(map[string]string{"x-api-key": apiKey}), principal.APIKey, func() error {
+			_, secret, ok := apikeys.Parse(apiKey)
+			sum := sha256.Sum256([]byte(secret))
+			if !ok || subtle.ConstantTimeCompare([]byte(hex.EncodeToString(sum[:])), []byte(storedHash)) != 1 {
+				return errors.New("bare API key check failed")
+			}
+			return nil
+		}},
+		{"marketplace HS256", request(map[string]string{"authorization": "Bearer " + hsToken}), principal.EndUser, func() error {
+			_, err := endUserParser.ParseWithClaims(hsToken, &jwt.RegisteredClaims{}, func(*jwt.Token) (any, error) { return hsSecret, nil })
+			return err
+		}},
+		{"marketplace ES256", request(map[string]string{"authorization": "Bearer " + esToken}), principal.EndUser, func() error {
+			_, err := endUserParser.ParseWithClaims(esToken, &jwt.RegisteredClaims{}, func(*jwt.Token) (any, error) { return &priv.PublicKey, nil })
+			return err
+		}},
+	}, auth
+}
+
+// BenchmarkAuthorizer decides each kind of credential (the authorizer's
+// Handle, over an in-memory table) next to the bare verification of the
+// same credential: jwt.Parse with the same key and rules for a token, the
+// key's parse, hash and comparison for an API key. The ratio is the
+// authorizer's own work (goal: at most 1.2).
+func BenchmarkAuthorizer(b *testing.B) {
+	cases, auth := credentialCases(b)
+	ctx := context.Background()
+	for _, c := range cases {
+		resp, err := auth(ctx, c.req)
+		if err != nil || !resp.IsAuthorized || resp.Context["kind"] != string(c.kind) {
+			b.Fatalf("%s: the authorizer answered %+v, %v", c.name, resp, err)
+		}
+		if err := c.bare(); err != nil {
+			b.Fatalf("%s: the bare verification failed: %v", c.name, err)
+		}
+		b.Run("credential="+c.name+"/authorizer", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := auth(ctx, c.req); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run("credential="+c.name+"/bare", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := c.bare(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

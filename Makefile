@@ -12,7 +12,7 @@ BROWSER_STAMP := $(BROWSER)/node_modules/.installed
 FUNCTIONS := $(sort $(notdir $(wildcard functions/*)))
 TEST_TIMEOUT ?= 12m
 
-.PHONY: run run-emulated test vet build invoke emulators browser bench clean
+.PHONY: run run-emulated test vet build invoke emulators browser bench load fuzz clean
 
 ## run: the whole hub on $(HUB_ADDR), embedded table, email to .data/outbox
 run:
@@ -62,9 +62,23 @@ invoke:
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<events/...json>"; exit 2; }
 	$(GO) run ./infra/invoke -fn $(FN) -event $(EVENT)
 
-## bench: Go benchmarks
+## bench: the benchmarks and their report (build/bench/results.md and .json), baselines measured in the same run
 bench: emulators
-	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./infra/bench -out build/bench
+
+## load: 100 clients for 60 s against the local stack on DynamoDB Local (loopback only); zero 5xx, every acknowledged write found
+load: emulators
+	$(GO) run ./infra/load -clients 100 -duration 60s -json build/load/results.json
+
+FUZZTIME ?= 20s
+## fuzz: every fuzz target for $(FUZZTIME) each (make test runs their seed corpora)
+fuzz:
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$pkg 2>/dev/null | grep '^Fuzz'); do \
+	    echo "== $$pkg $$target"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$pkg; \
+	  done; \
+	done
 
 clean:
 	rm -rf build .data

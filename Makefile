@@ -62,13 +62,13 @@ invoke:
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<events/...json>"; exit 2; }
 	$(GO) run ./infra/invoke -fn $(FN) -event $(EVENT)
 
-## bench: the benchmarks and their report (build/bench/results.md and .json), baselines measured in the same run
+## bench: the benchmarks and their report (build/bench/results.md and .json, and README.md), baselines measured in the same run
 bench: emulators
-	$(GO) run ./infra/bench -out build/bench
+	$(GO) run ./infra/bench -out build/bench -readme README.md
 
-## load: 100 clients for 60 s against the local stack on DynamoDB Local (loopback only); zero 5xx, every acknowledged write found
+## load: 100 clients for 60 s against the local stack on DynamoDB Local (loopback only); zero 5xx, every acknowledged write found (summary in README.md)
 load: emulators
-	$(GO) run ./infra/load -clients 100 -duration 60s -json build/load/results.json
+	$(GO) run ./infra/load -clients 100 -duration 60s -json build/load/results.json -readme README.md
 
 FUZZTIME ?= 20s
 ## fuzz: every fuzz target for $(FUZZTIME) each (make test runs their seed corpora)

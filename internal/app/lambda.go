@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"runtime/debug"
+	"strconv"
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
@@ -84,9 +86,30 @@ func FromEnv(ctx context.Context, opts ...Option) (*Deps, error) {
 	return d, nil
 }
 
+// memoryLimitShare is the part of the function's memory the Go runtime aims
+// to stay within (48 MiB of a 128 MB function), leaving room for the mapped
+// binary and what the limit does not count: argon2id alone allocates 19 MiB
+// per password hash, and without a limit the collector lets the heap grow
+// to twice what is live.
+const memoryLimitShare = 0.375
+
+// limitMemory sets Go's soft memory limit from the Lambda's memory size,
+// unless GOMEMLIMIT is set.
+func limitMemory() {
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return
+	}
+	mb, err := strconv.Atoi(os.Getenv("AWS_LAMBDA_FUNCTION_MEMORY_SIZE"))
+	if err != nil || mb <= 0 {
+		return
+	}
+	debug.SetMemoryLimit(int64(float64(mb) * memoryLimitShare * (1 << 20)))
+}
+
 // MustFromEnv is FromEnv for a main: a function that cannot initialise
 // exits, and Lambda reports the init error.
 func MustFromEnv(opts ...Option) *Deps {
+	limitMemory()
 	d, err := FromEnv(context.Background(), opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "init:", err)

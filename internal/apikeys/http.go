@@ -2,9 +2,7 @@ package apikeys
 
 import (
 	"net/http"
-	"strconv"
 
-	"github.com/integration-hub/hub/internal/apperr"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/web"
 )
@@ -14,7 +12,7 @@ import (
 func Routes(rt *web.Router, s *Service) {
 	hubUsers := web.Allow(principal.HubUser)
 	rt.Handle("GET", "/api-keys", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
-		limit, err := limitParam(r)
+		limit, err := web.Limit(r, MaxListLimit)
 		if err != nil {
 			return err
 		}
@@ -44,16 +42,4 @@ func Routes(rt *web.Router, s *Service) {
 		web.NoContent(w)
 		return nil
 	})
-}
-
-func limitParam(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > MaxListLimit {
-		return 0, apperr.Field("limit", "invalid_limit", "limit is a whole number from 1 to %d", MaxListLimit)
-	}
-	return n, nil
 }

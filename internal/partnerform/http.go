@@ -2,9 +2,7 @@ package partnerform
 
 import (
 	"net/http"
-	"strconv"
 
-	"github.com/integration-hub/hub/internal/apperr"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/settings"
 	"github.com/integration-hub/hub/internal/web"
@@ -46,7 +44,7 @@ func Routes(rt *web.Router, s *Service) {
 		return nil
 	})
 	rt.Handle("GET", "/partner-form/answers", hubUsers, func(w http.ResponseWriter, r *http.Request) error {
-		limit, err := limitParam(r)
+		limit, err := web.Limit(r, MaxListLimit)
 		if err != nil {
 			return err
 		}
@@ -65,16 +63,4 @@ func Routes(rt *web.Router, s *Service) {
 		web.JSON(w, http.StatusOK, sub)
 		return nil
 	})
-}
-
-func limitParam(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > MaxListLimit {
-		return 0, apperr.Field("limit", "invalid_limit", "limit is a whole number from 1 to %d", MaxListLimit)
-	}
-	return n, nil
 }

@@ -2,7 +2,6 @@ package users
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/integration-hub/hub/internal/apperr"
 	"github.com/integration-hub/hub/internal/areas"
@@ -104,7 +103,7 @@ func UsersRoutes(rt *web.Router, s *Service) {
 			return apperr.Field("order", "invalid_order", "order is asc or desc")
 		}
 		var err error
-		if in.Limit, err = limitParam(r); err != nil {
+		if in.Limit, err = web.Limit(r, MaxListLimit); err != nil {
 			return err
 		}
 		page, err := s.List(r.Context(), web.Caller(r), in)
@@ -164,7 +163,7 @@ func UsersRoutes(rt *web.Router, s *Service) {
 		return nil
 	})
 	rt.Handle("GET", "/partners", people, func(w http.ResponseWriter, r *http.Request) error {
-		limit, err := limitParam(r)
+		limit, err := web.Limit(r, MaxListLimit)
 		if err != nil {
 			return err
 		}
@@ -196,16 +195,4 @@ func UsersRoutes(rt *web.Router, s *Service) {
 		web.JSON(w, http.StatusOK, pt)
 		return nil
 	})
-}
-
-func limitParam(r *http.Request) (int, error) {
-	v := r.URL.Query().Get("limit")
-	if v == "" {
-		return 0, nil
-	}
-	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > MaxListLimit {
-		return 0, apperr.Field("limit", "invalid_limit", "limit is a whole number from 1 to %d", MaxListLimit)
-	}
-	return n, nil
 }

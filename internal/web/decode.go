@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -90,4 +91,18 @@ func jsonType(goKind string) string {
 		return "a number"
 	}
 	return "of another type"
+}
+
+// Limit reads a list's `limit` query parameter: 0 when absent (the list's
+// default), else a whole number from 1 to max.
+func Limit(r *http.Request, max int) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > max {
+		return 0, apperr.Field("limit", "invalid_limit", "limit is a whole number from 1 to %d", max)
+	}
+	return n, nil
 }

@@ -101,8 +101,10 @@ func run(out, benchtime, filter string, reports bool, readmePath string) error {
 	}
 	fmt.Printf("\n%s\nwritten: %s, %s\n", md, filepath.Join(out, "results.md"), filepath.Join(out, "results.json"))
 	if readmePath != "" {
-		// The README's section has its own heading: drop the report's.
+		// The README's section has its own heading: drop the report's and
+		// put its tables one level below the section's.
 		_, body, _ := strings.Cut(md, "\n")
+		body = strings.ReplaceAll(body, "\n## ", "\n### ")
 		if err := readme.Replace(readmePath, "bench", body); err != nil {
 			return err
 		}

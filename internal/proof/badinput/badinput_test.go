@@ -250,7 +250,8 @@ func TestEveryBodyRouteRefusesBadInputWithAProblemAndWritesNothing(t *testing.T)
 			}
 		}
 	}()
-	covered := 0
+	covered, sent := 0, 0
+	defer func() { t.Logf("%d routes with a body, %d bad requests", covered, sent) }()
 	for _, route := range h.Routes() {
 		if !route.HasBody() {
 			continue
@@ -289,6 +290,7 @@ func TestEveryBodyRouteRefusesBadInputWithAProblemAndWritesNothing(t *testing.T)
 				variants = append(variants, perField(base)...)
 			}
 			at := target{do: h.Do, db: h.DB}
+			sent += len(variants)
 			for _, v := range variants {
 				problems := check(t, at, org, route, caller, path, v)
 				if len(problems) == 0 {

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +37,9 @@ const (
 	// answerLost: DynamoDB applies the request, and its answer never
 	// arrives.
 	answerLost fault = "answer lost"
+	// answerCut: DynamoDB answers, and the connection breaks while the
+	// body is read.
+	answerCut fault = "answer cut"
 )
 
 // faults is the transport of the functions' DynamoDB client. While armed,
@@ -43,11 +47,21 @@ const (
 // attempts is 0), telling attempts apart by the SDK's amz-sdk-request
 // header.
 type faults struct {
+	// next reaches DynamoDB Local, a new connection each request: a
+	// pooled connection the emulator closed while idle would fail an
+	// attempt the test meant to succeed.
+	next     http.Transport
 	mu       sync.Mutex
 	kind     fault
 	armed    bool
 	attempts int
 	injected int
+}
+
+func newFaults() *faults {
+	f := &faults{}
+	f.next.DisableKeepAlives = true
+	return f
 }
 
 func (f *faults) arm(kind fault, attempts int) {
@@ -81,18 +95,27 @@ func (f *faults) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	f.mu.Unlock()
 	if !fail {
-		return http.DefaultTransport.RoundTrip(req)
+		return f.next.RoundTrip(req)
 	}
 	switch kind {
 	case timedOut:
 		drain(req)
 		return nil, &net.OpError{Op: "read", Net: "tcp", Err: timeoutError{}}
 	case answerLost:
-		resp, err := http.DefaultTransport.RoundTrip(req)
+		resp, err := f.next.RoundTrip(req)
 		if err == nil {
 			drain(&http.Request{Body: resp.Body})
 		}
 		return nil, &net.OpError{Op: "read", Net: "tcp", Err: timeoutError{}}
+	case answerCut:
+		resp, err := f.next.RoundTrip(req)
+		if err != nil {
+			return nil, err
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		resp.Body = io.NopCloser(io.MultiReader(strings.NewReader(string(body[:len(body)/2])), errReader{&net.OpError{Op: "read", Net: "tcp", Err: syscall.ECONNRESET}}))
+		return resp, nil
 	}
 	drain(req)
 	status, body := http.StatusBadRequest, awsError("ThrottlingException")
@@ -121,6 +144,10 @@ func drain(req *http.Request) {
 	}
 }
 
+type errReader struct{ err error }
+
+func (e errReader) Read([]byte) (int, error) { return 0, e.err }
+
 type timeoutError struct{}
 
 func (timeoutError) Error() string   { return "i/o timeout (injected)" }
@@ -129,8 +156,12 @@ func (timeoutError) Temporary() bool { return true }
 
 var _ net.Error = timeoutError{}
 
-// maxAttempts is the functions' client's attempts per call in these tests.
-const maxAttempts = 4
+// maxAttempts is the functions' client's attempts per call in these
+// tests; transient faults fail all but two of them, leaving one to spare.
+const (
+	maxAttempts     = 5
+	transientFaults = maxAttempts - 2
+)
 
 // request is one request the hub serves while DynamoDB fails; each call
 // makes a fresh one (new addresses, the current ETag).
@@ -181,7 +212,7 @@ var requests = []request{
 // Retry-After, and the table is exactly as before.
 func TestDynamoDBFaultsEndInSuccessOr503WithNothingWritten(t *testing.T) {
 	endpoint := testenv.DynamoDBLocal(t)
-	f := &faults{}
+	f := newFaults()
 	h := prooftest.OpenDynamoDB(t, endpoint, f, maxAttempts)
 	org := h.NewOrg(principal.Standard)
 	for _, kind := range []fault{throttled, serverError, unavailable, timedOut} {
@@ -189,11 +220,11 @@ func TestDynamoDBFaultsEndInSuccessOr503WithNothingWritten(t *testing.T) {
 			t.Run(string(kind)+"/"+req.name, func(t *testing.T) {
 				h.Reconnect()
 				r := req.make(h, org)
-				f.arm(kind, maxAttempts-1)
+				f.arm(kind, transientFaults)
 				resp := h.Do(r)
 				injected := f.disarm()
 				if resp.Status >= 300 || injected == 0 {
-					t.Errorf("with %d of %d attempts failing (%d injected): %s %s, want success after retries", maxAttempts-1, maxAttempts, injected, resp.Summary(), resp.Body)
+					t.Errorf("with %d of %d attempts failing (%d injected): %s %s, want success after retries", transientFaults, maxAttempts, injected, resp.Summary(), resp.Body)
 				}
 				if broken := prooftest.Invariants(h.Scan(), time.Now()); len(broken) > 0 {
 					t.Errorf("after a retried request: %s", strings.Join(broken, "; "))
@@ -216,31 +247,56 @@ func TestDynamoDBFaultsEndInSuccessOr503WithNothingWritten(t *testing.T) {
 	}
 }
 
-// TestALostAnswerLeavesTheWriteWholeOrAbsent loses DynamoDB's answer to
-// the first attempt of every call, after DynamoDB applied it. The SDK
-// retries a call whose outcome it does not know; whatever the hub then
-// answers, the table holds each write whole or not at all, and the answer
-// is never a 500.
-func TestALostAnswerLeavesTheWriteWholeOrAbsent(t *testing.T) {
+// TestALostOrCutAnswerLeavesTheWriteWholeOrAbsent loses DynamoDB's answer
+// after DynamoDB applied the call (it never arrives, or the connection
+// breaks while it is read), on the first attempt of every call or on
+// every attempt. The SDK retries a call whose outcome it does not know;
+// whatever the hub then answers, the table holds each write whole or not
+// at all, and the answer is never a 5xx but 503.
+func TestALostOrCutAnswerLeavesTheWriteWholeOrAbsent(t *testing.T) {
 	endpoint := testenv.DynamoDBLocal(t)
-	f := &faults{}
+	f := newFaults()
 	h := prooftest.OpenDynamoDB(t, endpoint, f, maxAttempts)
 	org := h.NewOrg(principal.Standard)
-	for _, req := range requests {
-		t.Run(req.name, func(t *testing.T) {
-			h.Reconnect()
-			r := req.make(h, org)
-			f.arm(answerLost, 1)
-			resp := h.Do(r)
-			f.disarm()
-			t.Logf("%s with its first answers lost: %s", req.name, resp.Summary())
-			if resp.Status >= 500 && resp.Status != http.StatusServiceUnavailable {
-				t.Errorf("answered %s %s", resp.Summary(), resp.Body)
-			}
-			if broken := prooftest.Invariants(h.Scan(), time.Now()); len(broken) > 0 {
-				t.Errorf("half-applied: %s", strings.Join(broken, "; "))
-			}
-		})
+	cases := []struct {
+		kind     fault
+		attempts int // 0: every attempt
+		// knownGap: the 5xx it answers today (it must still happen, so
+		// that its fix removes it from here).
+		knownGap string
+	}{
+		{answerLost, 1, ""},
+		{answerCut, 1, ""},
+		{answerLost, 0, ""},
+		{answerCut, 0, "dynamo's translateError leaves a deserialization error (the connection broke while the answer was read) unclassified: 500 internal, not 503"},
+	}
+	for _, c := range cases {
+		seen := false
+		for _, req := range requests {
+			name := fmt.Sprintf("%s on %s/%s", c.kind, map[bool]string{true: "every attempt", false: "the first attempt"}[c.attempts == 0], req.name)
+			t.Run(name, func(t *testing.T) {
+				h.Reconnect()
+				r := req.make(h, org)
+				f.arm(c.kind, c.attempts)
+				resp := h.Do(r)
+				f.disarm()
+				t.Logf("answered %s", resp.Summary())
+				if resp.Status >= 500 && resp.Status != http.StatusServiceUnavailable {
+					if c.knownGap != "" {
+						seen = true
+						t.Logf("known gap: %s", c.knownGap)
+					} else {
+						t.Errorf("answered %s %s", resp.Summary(), resp.Body)
+					}
+				}
+				if broken := prooftest.Invariants(h.Scan(), time.Now()); len(broken) > 0 {
+					t.Errorf("half-applied: %s", strings.Join(broken, "; "))
+				}
+			})
+		}
+		if c.knownGap != "" && !seen {
+			t.Errorf("known gap %q no longer happens: remove it", c.knownGap)
+		}
 	}
 }
 
@@ -252,7 +308,7 @@ func TestALostAnswerLeavesTheWriteWholeOrAbsent(t *testing.T) {
 // hammering DynamoDB while it is failing; a new environment retries again.
 func TestAfterABrownoutTheRetryQuotaEndsRetriesWith503(t *testing.T) {
 	endpoint := testenv.DynamoDBLocal(t)
-	f := &faults{}
+	f := newFaults()
 	h := prooftest.OpenDynamoDB(t, endpoint, f, maxAttempts)
 	org := h.NewOrg(principal.Standard)
 	read := requests[len(requests)-1]

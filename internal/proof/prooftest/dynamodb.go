@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -160,7 +159,7 @@ func OpenDynamoDB(t testing.TB, endpoint string, transport http.RoundTripper, ma
 		endpoint: endpoint, transport: transport, maxAttempts: maxAttempts,
 		base: app.Deps{
 			Schema: tm.Table.Schema, Keys: keyring, Links: users.Links{Base: "https://hub.test"},
-			LogOutput: os.Stderr, Hashing: FastHashing,
+			LogOutput: io.Discard, Hashing: FastHashing,
 		},
 	}
 	for _, opt := range opts {

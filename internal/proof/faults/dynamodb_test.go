@@ -268,7 +268,7 @@ func TestALostOrCutAnswerLeavesTheWriteWholeOrAbsent(t *testing.T) {
 		{answerLost, 1, ""},
 		{answerCut, 1, ""},
 		{answerLost, 0, ""},
-		{answerCut, 0, "dynamo's translateError leaves a deserialization error (the connection broke while the answer was read) unclassified: 500 internal, not 503"},
+		{answerCut, 0, ""},
 	}
 	for _, c := range cases {
 		seen := false

@@ -98,6 +98,12 @@ func translateError(err error, action string, ops []storage.Op) error {
 	if errors.As(err, &sendErr) {
 		return fmt.Errorf("dynamo: %s: %w (no answer)%s: %w", action, storage.ErrUnavailable, outcomeUnknown, err)
 	}
+	// The connection broke while the answer was read: DynamoDB may have
+	// applied the request, as when no answer came at all.
+	var cut *smithy.DeserializationError
+	if errors.As(err, &cut) {
+		return fmt.Errorf("dynamo: %s: %w (answer cut)%s: %w", action, storage.ErrUnavailable, outcomeUnknown, err)
+	}
 	return fmt.Errorf("dynamo: %s: %w", action, err)
 }
 

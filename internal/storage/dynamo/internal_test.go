@@ -3,6 +3,7 @@ package dynamo
 import (
 	"context"
 	"errors"
+	"io"
 	"net/http"
 	"reflect"
 	"strings"
@@ -71,6 +72,7 @@ func TestTranslateError(t *testing.T) {
 		{"internal error", sdkError(500, &types.InternalServerError{}), oneOp, storage.ErrUnavailable, -1, "outcome unknown", ""},
 		{"503", sdkError(503, &smithy.GenericAPIError{Code: "ServiceUnavailable"}), oneOp, storage.ErrUnavailable, -1, "server error", ""},
 		{"no answer", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: errors.New("connection refused")}}, nil, storage.ErrUnavailable, -1, "no answer", ""},
+		{"answer cut while read", &smithy.OperationError{Err: &smithy.DeserializationError{Err: io.ErrUnexpectedEOF}}, oneOp, storage.ErrUnavailable, -1, "outcome unknown", ""},
 		{"cancelled context", &smithy.OperationError{Err: &smithyhttp.RequestSendError{Err: context.Canceled}}, oneOp, context.Canceled, -1, "", "unavailable"},
 		{"missing table", sdkError(400, &types.ResourceNotFoundException{}), nil, nil, -1, "ResourceNotFoundException", ""},
 	}

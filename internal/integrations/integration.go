@@ -3,7 +3,6 @@ package integrations
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -227,21 +226,14 @@ func (s *Service) loadIntegration(ctx context.Context, p principal.Principal, id
 	if !validID(id) {
 		return Integration{}, 0, errIntegrationNotFound
 	}
-	item, err := s.Table.Get(ctx, keys.Integration(p.Org, id))
-	if errors.Is(err, storage.ErrNotFound) {
-		return Integration{}, 0, errIntegrationNotFound
-	}
-	if err != nil {
-		return Integration{}, 0, fmt.Errorf("integrations: read integration %s: %w", id, err)
-	}
-	it, err := IntegrationFromItem(item)
+	it, version, err := storage.Load(ctx, s.Table, keys.Integration(p.Org, id), errIntegrationNotFound, IntegrationFromItem)
 	if err != nil {
 		return Integration{}, 0, err
 	}
 	if !visible(p, it) {
 		return Integration{}, 0, errIntegrationNotFound
 	}
-	return it, item.Version, nil
+	return it, version, nil
 }
 
 func integrationEvent(it Integration, kind outbox.Kind, action string, now time.Time) (storage.Op, error) {

@@ -255,15 +255,7 @@ func (s *Service) loadRun(ctx context.Context, p principal.Principal, triggerID 
 	if err := json.Unmarshal(item.Data, &tr); err != nil {
 		return Run{}, 0, fmt.Errorf("integrations: decode trigger %s: %w", triggerID, err)
 	}
-	item, err = s.Table.Get(ctx, keys.Run(p.Org, tr.Tenant, triggerID))
-	if errors.Is(err, storage.ErrNotFound) {
-		return Run{}, 0, errTriggerNotFound
-	}
-	if err != nil {
-		return Run{}, 0, fmt.Errorf("integrations: read run %s: %w", triggerID, err)
-	}
-	r, err := RunFromItem(item)
-	return r, item.Version, err
+	return storage.Load(ctx, s.Table, keys.Run(p.Org, tr.Tenant, triggerID), errTriggerNotFound, RunFromItem)
 }
 
 // TriggerStatus returns the run a trigger id names; 404 until it exists.

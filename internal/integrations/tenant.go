@@ -101,15 +101,7 @@ func (s *Service) loadTenant(ctx context.Context, p principal.Principal, id stri
 	if !validID(id) {
 		return Tenant{}, 0, errTenantNotFound
 	}
-	item, err := s.Table.Get(ctx, keys.Tenant(p.Org, id))
-	if errors.Is(err, storage.ErrNotFound) {
-		return Tenant{}, 0, errTenantNotFound
-	}
-	if err != nil {
-		return Tenant{}, 0, fmt.Errorf("integrations: read tenant %s: %w", id, err)
-	}
-	t, err := TenantFromItem(item)
-	return t, item.Version, err
+	return storage.Load(ctx, s.Table, keys.Tenant(p.Org, id), errTenantNotFound, TenantFromItem)
 }
 
 // config checks a configuration: a JSON object of at most MaxConfigBytes

@@ -3,7 +3,6 @@ package users
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -68,15 +67,7 @@ func (s *Service) partner(ctx context.Context, org, id string) (Partner, int64, 
 	if !keys.ValidID(id) {
 		return Partner{}, 0, errPartnerNotFound
 	}
-	it, err := s.Table.Get(ctx, keys.Partner(org, id))
-	if errors.Is(err, storage.ErrNotFound) {
-		return Partner{}, 0, errPartnerNotFound
-	}
-	if err != nil {
-		return Partner{}, 0, fmt.Errorf("users: partner %s: %w", id, err)
-	}
-	pt, err := PartnerFromItem(it)
-	return pt, it.Version, err
+	return storage.Load(ctx, s.Table, keys.Partner(org, id), errPartnerNotFound, PartnerFromItem)
 }
 
 // PartnerInput creates or invites a partner organization.

@@ -96,15 +96,7 @@ func (s *Service) load(ctx context.Context, org, id string) (User, int64, error)
 	if !keys.ValidID(id) {
 		return User{}, 0, errNotFound
 	}
-	it, err := s.Table.Get(ctx, keys.User(org, id))
-	if errors.Is(err, storage.ErrNotFound) {
-		return User{}, 0, errNotFound
-	}
-	if err != nil {
-		return User{}, 0, fmt.Errorf("users: get %s: %w", id, err)
-	}
-	u, err := FromItem(it)
-	return u, it.Version, err
+	return storage.Load(ctx, s.Table, keys.User(org, id), errNotFound, FromItem)
 }
 
 func (s *Service) org(ctx context.Context, org string) (orgs.Organization, int64, error) {

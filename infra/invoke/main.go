@@ -317,7 +317,7 @@ func localDefaults(ctx context.Context, function string, environ []string) ([]st
 		}
 		client, err := dynamo.NewClient(ctx, ddb.Endpoint)
 		if err == nil {
-			err = dynamo.CreateTable(ctx, client, "integration-hub", tm.Table)
+			err = dynamo.CreateTable(ctx, client, "integration-hub", tm.Table.Schema, tm.Table.StreamView)
 		}
 		if err != nil {
 			cleanup()

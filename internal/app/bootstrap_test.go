@@ -36,7 +36,7 @@ func TestCompiledBootstrapsAnswerEventFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	table := "invoke-" + strings.ToLower(ids.New())
-	if err := dynamo.CreateTable(ctx, client, table, tm.Table); err != nil {
+	if err := dynamo.CreateTable(ctx, client, table, tm.Table.Schema, tm.Table.StreamView); err != nil {
 		t.Fatal(err)
 	}
 	root := repoRoot(t)

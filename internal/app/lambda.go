@@ -9,13 +9,12 @@ import (
 	"time"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
 
 	"github.com/integration-hub/hub/internal/config"
 	"github.com/integration-hub/hub/internal/email"
 	"github.com/integration-hub/hub/internal/sourcecontrol"
 	"github.com/integration-hub/hub/internal/storage/dynamo"
-	"github.com/integration-hub/hub/internal/template"
+	"github.com/integration-hub/hub/internal/tableschema"
 	"github.com/integration-hub/hub/internal/users"
 )
 
@@ -52,7 +51,7 @@ func FromEnv(ctx context.Context, opts ...Option) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	tmpl, err := template.Load()
+	schema, err := tableschema.Load()
 	if err != nil {
 		return nil, err
 	}
@@ -66,15 +65,15 @@ func FromEnv(ctx context.Context, opts ...Option) (*Deps, error) {
 		if err != nil {
 			return nil, fmt.Errorf("app: AWS configuration: %w", err)
 		}
-		params = ssm.NewFromConfig(awsCfg)
+		params = &config.SSM{Region: awsCfg.Region, Credentials: awsCfg.Credentials, Endpoint: os.Getenv("AWS_ENDPOINT_URL_SSM")}
 	}
 	keys, err := cfg.Keyring(ctx, params)
 	if err != nil {
 		return nil, err
 	}
 	d := &Deps{
-		Table:  dynamo.New(ddb, cfg.Table, tmpl.Table.Schema),
-		Schema: tmpl.Table.Schema,
+		Table:  dynamo.New(ddb, cfg.Table, schema),
+		Schema: schema,
 		Keys:   keys,
 		Links:  users.Links{Base: cfg.PublicBaseURL},
 	}

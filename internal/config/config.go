@@ -9,9 +9,6 @@ import (
 	"net/url"
 	"strings"
 
-	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/ssm"
-
 	"github.com/integration-hub/hub/internal/secrets"
 )
 
@@ -67,29 +64,25 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
-// ParameterReader is the SSM call the key loader needs.
+// ParameterReader reads one decrypted SSM parameter (SSM in this package).
 type ParameterReader interface {
-	GetParameter(ctx context.Context, in *ssm.GetParameterInput, opts ...func(*ssm.Options)) (*ssm.GetParameterOutput, error)
+	Parameter(ctx context.Context, name string) (string, error)
 }
 
 // Keyring loads the master secret (once, at init) and returns the keyring.
-// ssmClient may be nil when KeyFile is set.
-func (c Config) Keyring(ctx context.Context, ssmClient ParameterReader) (*secrets.Keyring, error) {
+// params may be nil when KeyFile is set.
+func (c Config) Keyring(ctx context.Context, params ParameterReader) (*secrets.Keyring, error) {
 	var master []byte
 	var err error
 	switch {
 	case c.KeyFile != "":
 		master, err = secrets.LoadOrCreateFile(c.KeyFile)
-	case ssmClient == nil:
+	case params == nil:
 		return nil, errors.New("config: HUB_KEY_PARAMETER needs an SSM client")
 	default:
-		var out *ssm.GetParameterOutput
-		out, err = ssmClient.GetParameter(ctx, &ssm.GetParameterInput{Name: aws.String(c.KeyParameter), WithDecryption: aws.Bool(true)})
-		if err == nil {
-			if out.Parameter == nil || out.Parameter.Value == nil {
-				return nil, fmt.Errorf("config: parameter %s has no value", c.KeyParameter)
-			}
-			master, err = secrets.DecodeMaster(*out.Parameter.Value)
+		var value string
+		if value, err = params.Parameter(ctx, c.KeyParameter); err == nil {
+			master, err = secrets.DecodeMaster(value)
 		}
 	}
 	if err != nil {

@@ -220,7 +220,7 @@ func (st *Stack) openDynamoDB(ctx context.Context, cfg Config, tbl template.Tabl
 	if err != nil {
 		return nil, err
 	}
-	if err := dynamo.CreateTable(ctx, client, cfg.Table, tbl); err != nil {
+	if err := dynamo.CreateTable(ctx, client, cfg.Table, tbl.Schema, tbl.StreamView); err != nil {
 		var inUse *types.ResourceInUseException
 		if !errors.As(err, &inUse) {
 			return nil, fmt.Errorf("create table %s: %w", cfg.Table, err)

@@ -44,7 +44,7 @@ func DynamoDBTable(t testing.TB) storage.Table {
 		t.Fatal(err)
 	}
 	name := "test-" + strings.ToLower(ids.New())
-	if err := dynamo.CreateTable(ctx, client, name, tm.Table); err != nil {
+	if err := dynamo.CreateTable(ctx, client, name, tm.Table.Schema, tm.Table.StreamView); err != nil {
 		t.Fatal(err)
 	}
 	return dynamo.New(client, name, tm.Table.Schema)

@@ -99,7 +99,7 @@ func build(tb testing.TB) (*lambdas, error) {
 		return nil, err
 	}
 	table := "bench-" + strings.ToLower(ids.New())
-	if err := dynamo.CreateTable(ctx, client, table, tm.Table); err != nil {
+	if err := dynamo.CreateTable(ctx, client, table, tm.Table.Schema, tm.Table.StreamView); err != nil {
 		return nil, err
 	}
 	keyFile := filepath.Join(out, "master.key")

@@ -142,7 +142,7 @@ func OpenDynamoDB(t testing.TB, endpoint string, transport http.RoundTripper, ma
 		t.Fatal(err)
 	}
 	name := "proof-" + strings.ToLower(ids.New())
-	if err := dynamo.CreateTable(ctx, clean, name, tm.Table); err != nil {
+	if err := dynamo.CreateTable(ctx, clean, name, tm.Table.Schema, tm.Table.StreamView); err != nil {
 		t.Fatal(err)
 	}
 	// DynamoDB Local keeps every table in its memory, shared by the test

@@ -34,7 +34,7 @@ type Table struct {
 var _ storage.Table = (*Table)(nil)
 
 // New returns the adapter for the table called name, whose attribute names
-// are schema's (template.Load().Table.Schema).
+// are schema's (tableschema.Load(), generated from template.yaml).
 func New(client *dynamodb.Client, name string, schema storage.Schema) *Table {
 	return &Table{client: client, name: name, schema: schema}
 }

@@ -48,7 +48,7 @@ func newFixture(tb testing.TB) fixture {
 		tb.Fatal(err)
 	}
 	name := fmt.Sprintf("hub-test-%d-%d", time.Now().UnixNano(), tableCounter.Add(1))
-	if err := dynamo.CreateTable(ctx, client, name, tmpl.Table); err != nil {
+	if err := dynamo.CreateTable(ctx, client, name, tmpl.Table.Schema, tmpl.Table.StreamView); err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() {

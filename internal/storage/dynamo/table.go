@@ -11,19 +11,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/integration-hub/hub/internal/storage"
-	"github.com/integration-hub/hub/internal/template"
 )
 
 // tableActiveTimeout bounds the wait for a new table to become active.
 const tableActiveTimeout = 5 * time.Minute
 
-// CreateTable creates the table called name with tmpl's schema (string keys,
-// every index projecting ALL, on-demand billing, the stream when the
-// template declares one), waits until it is active and enables TTL on the
-// schema's TTL attribute. Tests and the local stack create tables only
-// through it, so template.yaml stays the one source of the schema.
-func CreateTable(ctx context.Context, client *dynamodb.Client, name string, tmpl template.Table) error {
-	s := tmpl.Schema
+// CreateTable creates the table called name with the schema (string keys,
+// every index projecting ALL, on-demand billing, a stream of streamView
+// when not empty), waits until it is active and enables TTL on the schema's
+// TTL attribute. Tests and the local stack create tables only through it,
+// from template.yaml's table (template.Load().Table), so the template stays
+// the one source of the schema.
+func CreateTable(ctx context.Context, client *dynamodb.Client, name string, s storage.Schema, streamView string) error {
 	input := &dynamodb.CreateTableInput{
 		TableName:            &name,
 		BillingMode:          types.BillingModePayPerRequest,
@@ -42,10 +41,10 @@ func CreateTable(ctx context.Context, client *dynamodb.Client, name string, tmpl
 			Projection: &types.Projection{ProjectionType: types.ProjectionTypeAll},
 		})
 	}
-	if tmpl.StreamView != "" {
+	if streamView != "" {
 		input.StreamSpecification = &types.StreamSpecification{
 			StreamEnabled:  aws.Bool(true),
-			StreamViewType: types.StreamViewType(tmpl.StreamView),
+			StreamViewType: types.StreamViewType(streamView),
 		}
 	}
 	if _, err := client.CreateTable(ctx, input); err != nil {

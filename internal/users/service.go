@@ -51,7 +51,7 @@ const (
 // Errors a caller may see. None says whether an address is registered.
 var (
 	errBadCredentials = apperr.New(apperr.Unauthenticated, "invalid_credentials", "the email or the password is wrong")
-	errBadToken       = apperr.New(apperr.Invalid, "invalid_token", "the link is invalid, used or expired; ask for a new one")
+	errBadToken       = apperr.Field("token", "invalid_token", "the link is invalid, used or expired; ask for a new one")
 	errLockedOut      = apperr.New(apperr.RateLimited, "too_many_attempts", "too many failed sign-ins; try again later")
 	errNotFound       = apperr.New(apperr.NotFound, "user_not_found", "no such user")
 	errPrimaryAdmin   = apperr.New(apperr.Conflict, "primary_administrator", "the primary administrator cannot be deleted; make another user primary administrator first")

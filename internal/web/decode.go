@@ -6,8 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -48,7 +51,7 @@ func Decode(r *http.Request, v any, limit int64) error {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
-		return decodeError(err)
+		return decodeError(err, body, v)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return apperr.New(apperr.Invalid, "trailing_data", "the body has data after its JSON value")
@@ -56,7 +59,7 @@ func Decode(r *http.Request, v any, limit int64) error {
 	return nil
 }
 
-func decodeError(err error) error {
+func decodeError(err error, body []byte, v any) error {
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	switch {
@@ -74,7 +77,32 @@ func decodeError(err error) error {
 		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 		return apperr.Field(name, "unknown_field", "unknown field %q", name)
 	}
+	// A value's own UnmarshalJSON (a time, say) fails without naming
+	// where it sits.
+	if field := failingField(body, v); field != "" {
+		return apperr.Field(field, "invalid_value", "%s: %s", field, strings.TrimPrefix(err.Error(), "json: "))
+	}
 	return apperr.Wrap(apperr.Invalid, "malformed_json", err)
+}
+
+// failingField finds the top-level member of the body whose value alone
+// fails to decode into a fresh value of v's type, or "".
+func failingField(body []byte, v any) string {
+	var members map[string]json.RawMessage
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer || json.Unmarshal(body, &members) != nil {
+		return ""
+	}
+	for _, name := range slices.Sorted(maps.Keys(members)) {
+		one, err := json.Marshal(map[string]json.RawMessage{name: members[name]})
+		if err != nil {
+			continue
+		}
+		if json.Unmarshal(one, reflect.New(t.Elem()).Interface()) != nil {
+			return name
+		}
+	}
+	return ""
 }
 
 func jsonType(goKind string) string {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -41,6 +42,8 @@ type signup struct {
 	Email string   `json:"email"`
 	Age   int      `json:"age"`
 	Tags  []string `json:"tags"`
+	// Until's own UnmarshalJSON fails without naming its field.
+	Until *time.Time `json:"until"`
 }
 
 func TestDecodeRefusesEveryMalformedBodyNamingTheProblem(t *testing.T) {
@@ -54,6 +57,8 @@ func TestDecodeRefusesEveryMalformedBodyNamingTheProblem(t *testing.T) {
 		{"unknown field", "application/json", `{"email":"a@b.c","admin":true}`, "unknown_field", "admin", apperr.Invalid},
 		{"wrong type", "application/json", `{"age":"ten"}`, "wrong_type", "age", apperr.Invalid},
 		{"wrong element type", "application/json", `{"tags":[1]}`, "wrong_type", "tags", apperr.Invalid},
+		{"a time that is not a string", "application/json", `{"email":"a@b.c","until":5}`, "invalid_value", "until", apperr.Invalid},
+		{"a time that is not a time", "application/json", `{"until":"tomorrow"}`, "invalid_value", "until", apperr.Invalid},
 		{"trailing data", "application/json", `{"age":1} {"age":2}`, "trailing_data", "", apperr.Invalid},
 		{"empty", "application/json", ``, "empty_body", "", apperr.Invalid},
 		{"not utf-8", "application/json", "{\"email\":\"\xff\"}", "invalid_utf8", "", apperr.Invalid},

@@ -227,12 +227,7 @@ var byDesign = map[string]exception{
 // knownGaps are refusals that fall short of the rule today (route key and
 // variant name). Each must still happen: when one is fixed the suite fails
 // until it is removed from here.
-var knownGaps = map[string]string{
-	"POST /api-keys|wrong type at expires_at":      "web.Decode reports a time's parse error as malformed_json without the field",
-	"POST /api-keys|overlong expires_at":           "web.Decode reports a time's parse error as malformed_json without the field",
-	"POST /auth/invitations/accept|overlong token": "users: invalid_token names no field",
-	"POST /auth/password/reset|overlong token":     "users: invalid_token names no field",
-}
+var knownGaps = map[string]string{}
 
 // TestEveryBodyRouteRefusesBadInputWithAProblemAndWritesNothing is the
 // suite. For each route, an accepted request is found first on an

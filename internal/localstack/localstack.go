@@ -30,6 +30,7 @@ import (
 	"github.com/integration-hub/hub/internal/sourcecontrol"
 	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/storage/dynamo"
+	"github.com/integration-hub/hub/internal/storage/dynamo/dynamofeed"
 	"github.com/integration-hub/hub/internal/storage/embedded"
 	"github.com/integration-hub/hub/internal/stream"
 	"github.com/integration-hub/hub/internal/template"
@@ -231,14 +232,14 @@ func (st *Stack) openDynamoDB(ctx context.Context, cfg Config, tbl template.Tabl
 	if err != nil {
 		return nil, err
 	}
-	streams, err := dynamo.NewStreamsClient(ctx, cfg.DynamoDBEndpoint)
+	streams, err := dynamofeed.NewClient(ctx, cfg.DynamoDBEndpoint)
 	if err != nil {
 		return nil, err
 	}
 	st.TableDescription = "DynamoDB Local at " + cfg.DynamoDBEndpoint + ", table " + cfg.Table
 	// Like the template's trigger (StartingPosition: TRIM_HORIZON), read the
 	// stream from its oldest record; the notifier skips what it delivered.
-	return dynamo.NewStreamSource(streams, arn, tbl.Schema, true), nil
+	return dynamofeed.NewSource(streams, arn, tbl.Schema, true), nil
 }
 
 // The demo organization the local stack creates on its first start.

@@ -23,6 +23,7 @@ import (
 	"github.com/integration-hub/hub/internal/localstack"
 	"github.com/integration-hub/hub/internal/passwords"
 	"github.com/integration-hub/hub/internal/storage/dynamo"
+	"github.com/integration-hub/hub/internal/storage/dynamo/dynamofeed"
 	"github.com/integration-hub/hub/internal/storage/embedded"
 	"github.com/integration-hub/hub/internal/stream"
 	"github.com/integration-hub/hub/internal/template"
@@ -280,12 +281,12 @@ func TestOrganizationInvitationReachesTheSESEmulatorThroughTheStreamOnce(t *test
 	if err != nil {
 		t.Fatal(err)
 	}
-	streams, err := dynamo.NewStreamsClient(ctx, ddb)
+	streams, err := dynamofeed.NewClient(ctx, ddb)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tm, _ := template.Load()
-	again := dynamo.NewStreamSource(streams, arn, tm.Table.Schema, true)
+	again := dynamofeed.NewSource(streams, arn, tm.Table.Schema, true)
 	var records []events.DynamoDBEventRecord
 	for time.Now().Before(deadline.Add(10*time.Second)) && len(records) == 0 {
 		recs, err := again.Poll(ctx)

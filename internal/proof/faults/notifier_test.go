@@ -17,6 +17,7 @@ import (
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/proof/prooftest"
 	"github.com/integration-hub/hub/internal/storage/dynamo"
+	"github.com/integration-hub/hub/internal/storage/dynamo/dynamofeed"
 	"github.com/integration-hub/hub/internal/stream"
 	"github.com/integration-hub/hub/internal/template"
 	"github.com/integration-hub/hub/internal/testenv"
@@ -25,7 +26,7 @@ import (
 // streamOf reads the hub's table stream as the event source mapping does,
 // keeping the records the template's filter admits.
 type streamOf struct {
-	source *dynamo.StreamSource
+	source *dynamofeed.Source
 	filter stream.Filter
 }
 
@@ -44,11 +45,11 @@ func openStream(t *testing.T, h *prooftest.DynamoDBHub, endpoint string) *stream
 	if err != nil {
 		t.Fatal(err)
 	}
-	streams, err := dynamo.NewStreamsClient(ctx, endpoint)
+	streams, err := dynamofeed.NewClient(ctx, endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &streamOf{source: dynamo.NewStreamSource(streams, arn, h.Schema, true), filter: filter}
+	return &streamOf{source: dynamofeed.NewSource(streams, arn, h.Schema, true), filter: filter}
 }
 
 // next is every admitted record written since the last call.

@@ -14,7 +14,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams"
 )
 
 // Retry defaults: enough attempts to ride out a burst of throttling or a
@@ -33,7 +32,7 @@ const (
 	localSecretKey = "local"
 )
 
-// ClientOption adjusts the clients built by NewClient and NewStreamsClient.
+// ClientOption adjusts the clients built by NewClient and AWSConfig.
 type ClientOption func(*clientSettings)
 
 type clientSettings struct {
@@ -89,21 +88,19 @@ func NewClient(ctx context.Context, endpoint string, opts ...ClientOption) (*dyn
 	}), nil
 }
 
-// NewStreamsClient builds a DynamoDB Streams client the same way as
-// NewClient; DynamoDB Local serves streams on the table's endpoint.
-func NewStreamsClient(ctx context.Context, endpoint string, opts ...ClientOption) (*dynamodbstreams.Client, error) {
+// AWSConfig is the configuration NewClient builds its client from (region,
+// credentials, bounded retries, the HTTP client of WithHTTPClient), for a
+// client of another DynamoDB API on the same endpoint (dynamofeed's
+// DynamoDB Streams client).
+func AWSConfig(ctx context.Context, endpoint string, opts ...ClientOption) (aws.Config, error) {
 	cfg, settings, err := loadConfig(ctx, endpoint, opts)
 	if err != nil {
-		return nil, err
+		return aws.Config{}, err
 	}
-	return dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) {
-		if endpoint != "" {
-			o.BaseEndpoint = aws.String(endpoint)
-		}
-		if settings.httpClient != nil {
-			o.HTTPClient = settings.httpClient
-		}
-	}), nil
+	if settings.httpClient != nil {
+		cfg.HTTPClient = settings.httpClient
+	}
+	return cfg, nil
 }
 
 // loadConfig is the shared configuration of both clients. The HTTP client

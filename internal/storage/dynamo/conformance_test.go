@@ -3,7 +3,7 @@ package dynamo_test
 import (
 	"testing"
 
-	"github.com/integration-hub/hub/internal/storage/dynamo"
+	"github.com/integration-hub/hub/internal/storage/dynamo/dynamofeed"
 	"github.com/integration-hub/hub/internal/storage/storagetest"
 )
 
@@ -14,7 +14,7 @@ func TestConformance(t *testing.T) {
 		f := newFixture(t)
 		return storagetest.Harness{
 			Table:  f.table,
-			Feed:   dynamo.NewStreamSource(f.streams, f.streamArn, f.schema, true),
+			Feed:   dynamofeed.NewSource(f.streams, f.streamArn, f.schema, true),
 			Schema: f.schema,
 		}
 	})

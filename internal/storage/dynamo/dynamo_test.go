@@ -14,6 +14,7 @@ import (
 
 	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/storage/dynamo"
+	"github.com/integration-hub/hub/internal/storage/dynamo/dynamofeed"
 	"github.com/integration-hub/hub/internal/template"
 	"github.com/integration-hub/hub/internal/testenv"
 )
@@ -56,7 +57,7 @@ func newFixture(tb testing.TB) fixture {
 			tb.Errorf("delete table %s: %v", name, err)
 		}
 	})
-	streams, err := dynamo.NewStreamsClient(ctx, endpoint)
+	streams, err := dynamofeed.NewClient(ctx, endpoint)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/integration-hub/hub/internal/storage"
-	"github.com/integration-hub/hub/internal/storage/dynamo"
+	"github.com/integration-hub/hub/internal/storage/dynamo/dynamofeed"
 	"github.com/integration-hub/hub/internal/stream"
 )
 
@@ -36,7 +36,7 @@ func pollFor(t *testing.T, src stream.Source, want int) []events.DynamoDBEventRe
 
 func TestStreamSourceDeliversWritesAsLambdaRecords(t *testing.T) {
 	f := newFixture(t)
-	src := dynamo.NewStreamSource(f.streams, f.streamArn, f.schema, true)
+	src := dynamofeed.NewSource(f.streams, f.streamArn, f.schema, true)
 
 	user := storage.Item{
 		Key:       storage.Key{PK: "ORG#1", SK: "USER#1"},
@@ -109,7 +109,7 @@ func TestStreamSourceDeliversWritesAsLambdaRecords(t *testing.T) {
 func TestStreamSourceNotFromStartSkipsHistory(t *testing.T) {
 	f := newFixture(t)
 	f.mustWrite(t, storage.Put(item("ORG#1", "OLD", 1), storage.Absent()))
-	src := dynamo.NewStreamSource(f.streams, f.streamArn, f.schema, false)
+	src := dynamofeed.NewSource(f.streams, f.streamArn, f.schema, false)
 
 	if records, err := src.Poll(context.Background()); err != nil || len(records) != 0 {
 		t.Fatalf("first Poll = %d records, %v; want none", len(records), err)

@@ -1,4 +1,8 @@
-package dynamo
+// Package dynamofeed reads a table's DynamoDB stream as a Lambda event
+// source mapping would, for the local stack and the tests. It is apart from
+// the dynamo adapter so that the functions, which never read a stream, do
+// not link (and initialise) the DynamoDB Streams client.
+package dynamofeed
 
 import (
 	"context"
@@ -13,17 +17,18 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodbstreams/types"
 
 	"github.com/integration-hub/hub/internal/storage"
+	"github.com/integration-hub/hub/internal/storage/dynamo"
 	"github.com/integration-hub/hub/internal/stream"
 )
 
 // eventSource is what a Lambda event source mapping writes in every record.
 const eventSource = "aws:dynamodb"
 
-// StreamSource reads a table's DynamoDB stream the way a Lambda event source
+// Source reads a table's DynamoDB stream the way a Lambda event source
 // mapping would, for the local stack and the tests (DynamoDB Local runs no
 // mappings). It follows every shard, reading a parent shard to its end
 // before its children, and hands out records in the Lambda event shape.
-type StreamSource struct {
+type Source struct {
 	client    *dynamodbstreams.Client
 	streamArn string
 	schema    storage.Schema
@@ -38,7 +43,7 @@ type StreamSource struct {
 	undelivered []events.DynamoDBEventRecord
 }
 
-var _ stream.Source = (*StreamSource)(nil)
+var _ stream.Source = (*Source)(nil)
 
 // shardReader is the reading position in one shard.
 type shardReader struct {
@@ -51,12 +56,27 @@ type shardReader struct {
 	drained bool
 }
 
-// NewStreamSource reads the stream streamArn of a table with the given
+// NewClient builds a DynamoDB Streams client configured as dynamo.NewClient
+// configures its client; DynamoDB Local serves streams on the table's
+// endpoint.
+func NewClient(ctx context.Context, endpoint string, opts ...dynamo.ClientOption) (*dynamodbstreams.Client, error) {
+	cfg, err := dynamo.AWSConfig(ctx, endpoint, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return dynamodbstreams.NewFromConfig(cfg, func(o *dynamodbstreams.Options) {
+		if endpoint != "" {
+			o.BaseEndpoint = aws.String(endpoint)
+		}
+	}), nil
+}
+
+// NewSource reads the stream streamArn of a table with the given
 // schema. With fromStart it returns every record the stream still holds;
 // otherwise the first Poll positions it at the end of the stream and later
 // Polls return what was written after that one.
-func NewStreamSource(streams *dynamodbstreams.Client, streamArn string, schema storage.Schema, fromStart bool) *StreamSource {
-	return &StreamSource{
+func NewSource(streams *dynamodbstreams.Client, streamArn string, schema storage.Schema, fromStart bool) *Source {
+	return &Source{
 		client:    streams,
 		streamArn: streamArn,
 		schema:    schema,
@@ -68,7 +88,7 @@ func NewStreamSource(streams *dynamodbstreams.Client, streamArn string, schema s
 // Poll returns the records written since the previous Poll, across all
 // shards, each shard's records in order and a parent's before its
 // children's.
-func (s *StreamSource) Poll(ctx context.Context) ([]events.DynamoDBEventRecord, error) {
+func (s *Source) Poll(ctx context.Context) ([]events.DynamoDBEventRecord, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	records := s.undelivered
@@ -99,7 +119,7 @@ func (s *StreamSource) Poll(ctx context.Context) ([]events.DynamoDBEventRecord, 
 
 // discoverShards adds the stream's new shards and forgets drained shards
 // the stream no longer lists.
-func (s *StreamSource) discoverShards(ctx context.Context) error {
+func (s *Source) discoverShards(ctx context.Context) error {
 	listed := map[string]bool{}
 	input := &dynamodbstreams.DescribeStreamInput{StreamArn: &s.streamArn}
 	for {
@@ -142,7 +162,7 @@ func (s *StreamSource) discoverShards(ctx context.Context) error {
 // readableShards are the shards not yet drained whose parent, if the stream
 // still lists it, is drained; shard ids begin with their creation time, so
 // sorting them reads older shards first.
-func (s *StreamSource) readableShards() []*shardReader {
+func (s *Source) readableShards() []*shardReader {
 	var readable []*shardReader
 	for _, sh := range s.shards {
 		if sh.drained {
@@ -159,7 +179,7 @@ func (s *StreamSource) readableShards() []*shardReader {
 
 // readShard returns the shard's records from its position to the end of
 // what it holds now, marking it drained when it is closed and read through.
-func (s *StreamSource) readShard(ctx context.Context, sh *shardReader) ([]events.DynamoDBEventRecord, error) {
+func (s *Source) readShard(ctx context.Context, sh *shardReader) ([]events.DynamoDBEventRecord, error) {
 	var records []events.DynamoDBEventRecord
 	reopened := false
 	for {
@@ -206,7 +226,7 @@ func (s *StreamSource) readShard(ctx context.Context, sh *shardReader) ([]events
 	}
 }
 
-func (s *StreamSource) openShard(ctx context.Context, sh *shardReader) error {
+func (s *Source) openShard(ctx context.Context, sh *shardReader) error {
 	input := &dynamodbstreams.GetShardIteratorInput{
 		StreamArn:         &s.streamArn,
 		ShardId:           &sh.id,
@@ -235,7 +255,7 @@ func (s *StreamSource) openShard(ctx context.Context, sh *shardReader) error {
 }
 
 // eventRecord is r as a Lambda event source mapping delivers it.
-func (s *StreamSource) eventRecord(r types.Record) (events.DynamoDBEventRecord, error) {
+func (s *Source) eventRecord(r types.Record) (events.DynamoDBEventRecord, error) {
 	change := r.Dynamodb
 	if change == nil {
 		return events.DynamoDBEventRecord{}, fmt.Errorf("record %s has no change", aws.ToString(r.EventID))

@@ -146,12 +146,26 @@ func Check(k Key, c Condition) Op  { return Op{Kind: OpCheck, Key: k, Cond: c} }
 // TransactWriteItems limit).
 const MaxWriteOps = 100
 
+// MaxGetKeys is the most keys one GetMany may read (DynamoDB's BatchGetItem
+// limit).
+const MaxGetKeys = 100
+
 // Table is the port. Both adapters implement it; the domain packages declare
 // the subsets they need.
 type Table interface {
 	// Get returns the live item with the key, or an error matching
 	// ErrNotFound.
 	Get(ctx context.Context, k Key) (Item, error)
+	// GetMany reads several independent keys in one call to the database
+	// (BatchGetItem, consistent, in the DynamoDB adapter) and returns the
+	// live items found, by key: a missing or expired item is simply absent
+	// from the map, as Get would have answered ErrNotFound. No keys is an
+	// empty map and no call; an empty or repeated key, or more than
+	// MaxGetKeys, is an ErrInvalidRead. The keys are read together but not
+	// as one snapshot: a write may land between two of them, as between
+	// two Gets. Prefetch wraps the result for code written against a
+	// Getter.
+	GetMany(ctx context.Context, keys ...Key) (map[Key]Item, error)
 	// Query returns one page of a partition. A cursor issued for another
 	// partition or index is rejected with ErrBadCursor.
 	Query(ctx context.Context, q Query) (Page, error)
@@ -177,6 +191,8 @@ var (
 	ErrBadCursor = errors.New("storage: bad cursor")
 	// ErrInvalidWrite: the write itself is malformed.
 	ErrInvalidWrite = errors.New("storage: invalid write")
+	// ErrInvalidRead: the keys of a GetMany are malformed (see ValidateKeys).
+	ErrInvalidRead = errors.New("storage: invalid read")
 )
 
 // ConditionFailedError says which operation of a write failed its condition.

@@ -39,6 +39,16 @@ func (m memTable) Get(_ context.Context, k storage.Key) (storage.Item, error) {
 	return storage.Item{}, storage.ErrNotFound
 }
 
+func (m memTable) GetMany(_ context.Context, keys ...storage.Key) (map[storage.Key]storage.Item, error) {
+	found := make(map[storage.Key]storage.Item, len(keys))
+	for _, k := range keys {
+		if it, ok := m[k]; ok {
+			found[k] = it
+		}
+	}
+	return found, nil
+}
+
 func (memTable) Query(context.Context, storage.Query) (storage.Page, error) {
 	return storage.Page{}, errors.New("memTable: no queries")
 }

@@ -148,6 +148,43 @@ func (db *DB) Get(ctx context.Context, k storage.Key) (storage.Item, error) {
 	return it, nil
 }
 
+// GetMany returns the live items with the keys, read in one transaction;
+// missing and expired items are absent from the map.
+func (db *DB) GetMany(ctx context.Context, keys ...storage.Key) (map[storage.Key]storage.Item, error) {
+	if err := storage.ValidateKeys(keys); err != nil {
+		return nil, fmt.Errorf("embedded: get many: %w", err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("embedded: get %d keys: %w", len(keys), err)
+	}
+	found := make(map[storage.Key]storage.Item, len(keys))
+	if len(keys) == 0 {
+		return found, nil
+	}
+	now := db.now()
+	err := db.bolt.View(func(tx *bbolt.Tx) error {
+		items := tx.Bucket(bucketItems)
+		for _, k := range keys {
+			raw := items.Get(tableKey(k))
+			if raw == nil {
+				continue
+			}
+			it, err := decodeItem(k, raw)
+			if err != nil {
+				return err
+			}
+			if !it.Expired(now) {
+				found[k] = it
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("embedded: get %d keys: %w", len(keys), err)
+	}
+	return found, nil
+}
+
 // Query returns one page of a partition of the table or of an index. Pages
 // hold Limit live items when there are that many; the cursor is empty when
 // no live item follows the page.

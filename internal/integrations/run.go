@@ -259,6 +259,8 @@ func (s *Service) loadRun(ctx context.Context, p principal.Principal, triggerID 
 }
 
 // TriggerStatus returns the run a trigger id names; 404 until it exists.
+// It is two reads, one after the other: the run's key holds the tenant,
+// which only the trigger item names.
 func (s *Service) TriggerStatus(ctx context.Context, p principal.Principal, triggerID string) (Run, error) {
 	r, _, err := s.loadRun(ctx, p, triggerID)
 	return r, err

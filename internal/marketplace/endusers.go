@@ -53,18 +53,26 @@ func endUserFromItem(it storage.Item) (EndUser, error) {
 // It returns the record and its version. A concurrent request that wrote
 // the record first is as good as this one: the record is read again.
 func (s *Service) see(ctx context.Context, p principal.Principal) (EndUser, int64, error) {
+	return s.seeFrom(ctx, p, s.Table)
+}
+
+// seeFrom is see reading the record first from g, a prefetch that also
+// read what the caller needs next. The retry reads the table: g holds the
+// record as it was before the concurrent write.
+func (s *Service) seeFrom(ctx context.Context, p principal.Principal, g storage.Getter) (EndUser, int64, error) {
 	for attempt := 0; ; attempt++ {
-		u, version, err := s.seeOnce(ctx, p)
+		u, version, err := s.seeOnce(ctx, p, g)
 		if errors.Is(err, storage.ErrConditionFailed) && attempt == 0 {
+			g = s.Table
 			continue
 		}
 		return u, version, err
 	}
 }
 
-func (s *Service) seeOnce(ctx context.Context, p principal.Principal) (EndUser, int64, error) {
+func (s *Service) seeOnce(ctx context.Context, p principal.Principal, g storage.Getter) (EndUser, int64, error) {
 	now := s.now()
-	it, err := s.Table.Get(ctx, keys.EndUser(p.Org, p.Subject))
+	it, err := g.Get(ctx, keys.EndUser(p.Org, p.Subject))
 	if errors.Is(err, storage.ErrNotFound) {
 		u := EndUser{ID: p.Subject, Org: p.Org, FirstSeen: now, LastSeen: now}
 		item, err := u.item(1)

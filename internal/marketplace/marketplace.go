@@ -40,6 +40,7 @@ const SecretPurpose = "marketplace"
 // Table is the storage the marketplace function needs.
 type Table interface {
 	Get(ctx context.Context, k storage.Key) (storage.Item, error)
+	GetMany(ctx context.Context, keys ...storage.Key) (map[storage.Key]storage.Item, error)
 	Query(ctx context.Context, q storage.Query) (storage.Page, error)
 	Write(ctx context.Context, ops ...storage.Op) error
 }

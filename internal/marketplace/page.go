@@ -118,15 +118,21 @@ func ContentSecurityPolicy(parentOrigin string) string {
 
 // Page renders the marketplace page for the end-user p: it records the
 // end-user and reads the organization's marketplace URL, the only origin
-// that may frame the page and receive its messages.
+// that may frame the page and receive its messages. The end-user's record
+// and the organization are one read.
 func (s *Service) Page(ctx context.Context, p principal.Principal) (RenderedPage, error) {
 	if err := endUserOnly(p); err != nil {
 		return RenderedPage{}, err
 	}
-	if _, _, err := s.see(ctx, p); err != nil {
+	orgKey := keys.Org(p.Org)
+	read, err := storage.Prefetch(ctx, s.Table, keys.EndUser(p.Org, p.Subject), orgKey)
+	if err != nil {
+		return RenderedPage{}, fmt.Errorf("marketplace: read end-user and organization: %w", err)
+	}
+	if _, _, err := s.seeFrom(ctx, p, read); err != nil {
 		return RenderedPage{}, err
 	}
-	item, err := s.Table.Get(ctx, keys.Org(p.Org))
+	item, err := read.Get(ctx, orgKey)
 	if errors.Is(err, storage.ErrNotFound) {
 		return RenderedPage{}, errNoMarketplaceURL
 	}

@@ -95,6 +95,7 @@ type Document struct {
 // Table is the storage the area needs.
 type Table interface {
 	Get(ctx context.Context, k storage.Key) (storage.Item, error)
+	GetMany(ctx context.Context, keys ...storage.Key) (map[storage.Key]storage.Item, error)
 	Write(ctx context.Context, ops ...storage.Op) error
 }
 
@@ -121,8 +122,9 @@ func primaryContact(ctx context.Context, table settings.Getter, org string) (str
 	return o.PrimaryContact, err
 }
 
-func (s *Service) document(ctx context.Context, org string, doc stored) (Document, error) {
-	contact, err := primaryContact(ctx, s.Table, org)
+// document is the area for doc, with the primary contact read from g.
+func document(ctx context.Context, g settings.Getter, org string, doc stored) (Document, error) {
+	contact, err := primaryContact(ctx, g, org)
 	if err != nil {
 		return Document{}, err
 	}
@@ -134,16 +136,21 @@ func (s *Service) document(ctx context.Context, org string, doc stored) (Documen
 	return out, nil
 }
 
-// Read returns the area and the settings' version.
+// Read returns the area and the settings' version. The settings and the
+// organization, which names the primary contact, are one read.
 func (s *Service) Read(ctx context.Context, p principal.Principal) (Document, int64, error) {
 	if p.Kind != principal.HubUser {
 		return Document{}, 0, errHubUsersOnly
 	}
-	doc, version, err := load(ctx, s.Table, p.Org)
+	read, err := storage.Prefetch(ctx, s.Table, keys.NotificationSettings(p.Org), keys.Org(p.Org))
+	if err != nil {
+		return Document{}, 0, fmt.Errorf("notifications: read settings and organization of %s: %w", p.Org, err)
+	}
+	doc, version, err := load(ctx, read, p.Org)
 	if err != nil {
 		return Document{}, 0, err
 	}
-	out, err := s.document(ctx, p.Org, doc)
+	out, err := document(ctx, read, p.Org, doc)
 	return out, version, err
 }
 
@@ -224,6 +231,6 @@ func (s *Service) Replace(ctx context.Context, p principal.Principal, version in
 	if err := s.Table.Write(ctx, put); err != nil {
 		return Document{}, 0, settings.Stale(err, 0, "notifications: write settings of "+p.Org)
 	}
-	out, err := s.document(ctx, p.Org, doc)
+	out, err := document(ctx, s.Table, p.Org, doc)
 	return out, version + 1, err
 }

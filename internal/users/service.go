@@ -24,6 +24,7 @@ import (
 // Table is the storage the users service needs.
 type Table interface {
 	Get(ctx context.Context, k storage.Key) (storage.Item, error)
+	GetMany(ctx context.Context, keys ...storage.Key) (map[storage.Key]storage.Item, error)
 	Query(ctx context.Context, q storage.Query) (storage.Page, error)
 	Write(ctx context.Context, ops ...storage.Op) error
 }
@@ -100,7 +101,12 @@ func (s *Service) load(ctx context.Context, org, id string) (User, int64, error)
 }
 
 func (s *Service) org(ctx context.Context, org string) (orgs.Organization, int64, error) {
-	it, err := s.Table.Get(ctx, keys.Org(org))
+	return readOrg(ctx, s.Table, org)
+}
+
+// readOrg reads the organization from the table or from a prefetch.
+func readOrg(ctx context.Context, g storage.Getter, org string) (orgs.Organization, int64, error) {
+	it, err := g.Get(ctx, keys.Org(org))
 	if err != nil {
 		return orgs.Organization{}, 0, fmt.Errorf("users: organization %s: %w", org, err)
 	}
@@ -451,16 +457,25 @@ func visible(p principal.Principal, u User) bool {
 	return p.Kind == principal.HubUser || (p.Kind == principal.PartnerUser && u.Partner == p.Partner)
 }
 
-// Get returns one user the principal may see.
+// Get returns one user the principal may see. The user and the
+// organization, which names the primary administrator, are one read.
 func (s *Service) Get(ctx context.Context, p principal.Principal, id string) (View, error) {
-	u, _, err := s.load(ctx, p.Org, id)
+	if !keys.ValidID(id) {
+		return View{}, errNotFound
+	}
+	userKey := keys.User(p.Org, id)
+	read, err := storage.Prefetch(ctx, s.Table, userKey, keys.Org(p.Org))
+	if err != nil {
+		return View{}, fmt.Errorf("users: read user %s and its organization: %w", id, err)
+	}
+	u, _, err := storage.Load(ctx, read, userKey, errNotFound, FromItem)
 	if err != nil {
 		return View{}, err
 	}
 	if !visible(p, u) {
 		return View{}, errNotFound
 	}
-	o, _, err := s.org(ctx, p.Org)
+	o, _, err := readOrg(ctx, read, p.Org)
 	if err != nil {
 		return View{}, err
 	}
@@ -486,6 +501,8 @@ const MaxListLimit = 100
 
 // List returns the users the principal may see, one Query on an index: the
 // organization's scope for hub users, the partner's scope for partner users.
+// The organization, which names the primary administrator, is a second
+// read: DynamoDB batches GetItems, never a Query with a GetItem.
 func (s *Service) List(ctx context.Context, p principal.Principal, in ListInput) (ListPage, error) {
 	index := keys.GSI1
 	switch in.Sort {

@@ -95,7 +95,8 @@ func header(req events.APIGatewayV2CustomAuthorizerV2Request, name string) strin
 // decision under the Authorization header: the decision must be about that
 // header's credential, whatever else the request carries.
 func (a *Authorizer) resolve(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (principal.Principal, error) {
-	if header(req, "authorization") == "" {
+	authorization := header(req, "authorization")
+	if authorization == "" {
 		if key := strings.TrimSpace(header(req, "x-api-key")); key != "" {
 			return a.delegate(ctx, a.APIKeys, "API key", key, req)
 		}
@@ -108,18 +109,22 @@ func (a *Authorizer) resolve(ctx context.Context, req events.APIGatewayV2CustomA
 			}
 		}
 	}
-	scheme, token, ok := strings.Cut(header(req, "authorization"), " ")
+	scheme, token, ok := strings.Cut(authorization, " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
 		return principal.Principal{}, fmt.Errorf("%w: no bearer credential", errDenied)
 	}
-	switch {
-	case a.APIKeyPrefix != "" && strings.HasPrefix(token, a.APIKeyPrefix):
+	if a.APIKeyPrefix != "" && strings.HasPrefix(token, a.APIKeyPrefix) {
 		return a.delegate(ctx, a.APIKeys, "API key", token, req)
-	case sessions.LooksLikeSession(token):
-		return a.session(ctx, token)
 	}
-	return a.delegate(ctx, a.Marketplace, "marketplace token", token, req)
+	// The session verifier tells a token that is not a session (by its
+	// issuer, sessions.LooksLikeSession) from its own parse, so a session
+	// is parsed once.
+	p, err := a.session(ctx, token)
+	if errors.Is(err, sessions.ErrNotSession) {
+		return a.delegate(ctx, a.Marketplace, "marketplace token", token, req)
+	}
+	return p, err
 }
 
 func (a *Authorizer) delegate(ctx context.Context, r CredentialResolver, kind, credential string, req events.APIGatewayV2CustomAuthorizerV2Request) (principal.Principal, error) {
@@ -131,9 +136,13 @@ func (a *Authorizer) delegate(ctx context.Context, r CredentialResolver, kind, c
 
 // session resolves a hub session: the token must verify and the user must
 // still exist, be active and be at the token's version (a deleted user, a
-// reset password or a sign-out ends it).
+// reset password or a sign-out ends it). A token that is not a session is
+// sessions.ErrNotSession, for the caller to route elsewhere.
 func (a *Authorizer) session(ctx context.Context, token string) (principal.Principal, error) {
 	c, err := a.Sessions.Verify(token)
+	if errors.Is(err, sessions.ErrNotSession) {
+		return principal.Principal{}, err
+	}
 	if err != nil {
 		return principal.Principal{}, fmt.Errorf("%w: %v", errDenied, err)
 	}

@@ -45,11 +45,19 @@ type Claims struct {
 // is wrapped for logs; the caller only learns "unauthenticated".
 var ErrInvalid = errors.New("sessions: invalid token")
 
+// ErrNotSession: the token does not present itself as a hub session (it
+// is not a JWT naming the hub's issuer, or is longer than any session), so
+// it is some other verifier's to decide. It wraps ErrInvalid: to a caller
+// that only wants sessions it is one more invalid token.
+var ErrNotSession = fmt.Errorf("%w: not a hub session", ErrInvalid)
+
 // Signer issues and verifies sessions.
 type Signer struct {
 	key    []byte
 	ttl    time.Duration
 	parser *jwt.Parser
+	// keyfunc is keyFor, bound once rather than on every Verify.
+	keyfunc jwt.Keyfunc
 }
 
 // NewSigner uses key (32 bytes or more) for HS256.
@@ -60,7 +68,7 @@ func NewSigner(key []byte, ttl time.Duration) (*Signer, error) {
 	if ttl <= 0 {
 		ttl = DefaultTTL
 	}
-	return &Signer{
+	s := &Signer{
 		key: key,
 		ttl: ttl,
 		parser: jwt.NewParser(
@@ -71,7 +79,9 @@ func NewSigner(key []byte, ttl time.Duration) (*Signer, error) {
 			jwt.WithIssuedAt(),
 			jwt.WithLeeway(Leeway),
 		),
-	}, nil
+	}
+	s.keyfunc = s.keyFor
+	return s, nil
 }
 
 // Issue signs a session for a user.
@@ -101,12 +111,25 @@ func (s *Signer) Issue(org, plan, user string, tokenVersion int64, now time.Time
 // Verify checks a token's signature, algorithm, issuer, audience and times,
 // and returns its claims. It does not check the token version: that needs
 // the user's item, which the authorizer reads.
+//
+// A token that does not present itself as a session is ErrNotSession:
+// over MaxTokenSize, or one LooksLikeSession refuses. Verify tells so from
+// its own parse of the token, so a caller routing tokens by kind parses a
+// session once; the session key never verifies a token naming another
+// issuer.
 func (s *Signer) Verify(token string) (Claims, error) {
 	if len(token) > MaxTokenSize {
-		return Claims{}, fmt.Errorf("%w: over %d bytes", ErrInvalid, MaxTokenSize)
+		return Claims{}, fmt.Errorf("%w: over %d bytes", ErrNotSession, MaxTokenSize)
 	}
 	var c Claims
-	_, err := s.parser.ParseWithClaims(token, &c, func(*jwt.Token) (any, error) { return s.key, nil })
+	_, err := s.parser.ParseWithClaims(token, &c, s.keyfunc)
+	// What LooksLikeSession refuses: golang-jwt reports a token it cannot
+	// read (segments, base64, JSON) as malformed and one whose alg it does
+	// not know as unverifiable, both before keyFor runs; keyFor refuses
+	// every other issuer.
+	if errors.Is(err, jwt.ErrTokenMalformed) || errors.Is(err, jwt.ErrTokenUnverifiable) || c.Issuer != Issuer {
+		return Claims{}, ErrNotSession
+	}
 	if err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
@@ -116,10 +139,19 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	return c, nil
 }
 
+// keyFor offers the session key only to a token naming the hub's issuer.
+func (s *Signer) keyFor(t *jwt.Token) (any, error) {
+	if c, ok := t.Claims.(*Claims); !ok || c.Issuer != Issuer {
+		return nil, ErrNotSession
+	}
+	return s.key, nil
+}
+
 // LooksLikeSession reads a JWT's payload WITHOUT verifying it, to route it
 // to the right verifier: a hub session names the hub's issuer and audience.
 // The verifier that follows is what decides; a forged token that claims to
-// be a session still has to pass Verify.
+// be a session still has to pass Verify. Verify draws the same line
+// (ErrNotSession) from the one parse it makes anyway.
 func LooksLikeSession(token string) bool {
 	var c Claims
 	if _, _, err := jwt.NewParser().ParseUnverified(token, &c); err != nil {

@@ -1,6 +1,7 @@
 package sessions_test
 
 import (
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -12,8 +13,9 @@ import (
 
 // FuzzVerify runs the session verifier on arbitrary tokens. It must never
 // accept a token this signer did not issue (the only accepted ones carry
-// the issued claims), and whatever it accepts is one the authorizer routes
-// to it (LooksLikeSession).
+// the issued claims), and it calls a token not a session (ErrNotSession,
+// which the authorizer hands to the marketplace) exactly when
+// LooksLikeSession does, up to MaxTokenSize.
 func FuzzVerify(f *testing.F) {
 	s := signer(f)
 	now := time.Now()
@@ -33,6 +35,9 @@ func FuzzVerify(f *testing.F) {
 	f.Fuzz(func(t *testing.T, token string) {
 		looks := sessions.LooksLikeSession(token)
 		c, err := s.Verify(token)
+		if notSession := errors.Is(err, sessions.ErrNotSession); len(token) <= sessions.MaxTokenSize && notSession == looks {
+			t.Fatalf("Verify(%q) = %v, but LooksLikeSession = %v", token, err, looks)
+		}
 		if err != nil {
 			return
 		}

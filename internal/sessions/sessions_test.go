@@ -51,24 +51,38 @@ func TestVerifyRefusesEverythingButAFreshHubSession(t *testing.T) {
 		}
 	}
 	with := func(f func(*sessions.Claims)) sessions.Claims { c := valid(); f(&c); return c }
-	cases := map[string]string{
-		"alg none":             sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid()),
-		"other key":            sign(t, jwt.SigningMethodHS256, bytes.Repeat([]byte{8}, 32), valid()),
-		"HS512":                sign(t, jwt.SigningMethodHS512, key, valid()),
-		"expired":              sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Minute)) })),
-		"no expiry":            sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.ExpiresAt = nil })),
-		"issued in future":     sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Hour)) })),
-		"marketplace audience": sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.Audience = jwt.ClaimStrings{"marketplace"} })),
-		"other issuer":         sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.Issuer = "someone" })),
-		"no organization":      sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.Org = "" })),
-		"oversized":            strings.Repeat("a", sessions.MaxTokenSize+1),
-		"garbage":              "not.a.jwt",
+	// notSession: Verify hands the token back as another verifier's
+	// (ErrNotSession) instead of refusing it as a bad session.
+	cases := map[string]struct {
+		token      string
+		notSession bool
+	}{
+		"alg none":             {sign(t, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType, valid()), false},
+		"other key":            {sign(t, jwt.SigningMethodHS256, bytes.Repeat([]byte{8}, 32), valid()), false},
+		"HS512":                {sign(t, jwt.SigningMethodHS512, key, valid()), false},
+		"expired":              {sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.ExpiresAt = jwt.NewNumericDate(now.Add(-time.Minute)) })), false},
+		"no expiry":            {sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.ExpiresAt = nil })), false},
+		"issued in future":     {sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.IssuedAt = jwt.NewNumericDate(now.Add(time.Hour)) })), false},
+		"marketplace audience": {sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.Audience = jwt.ClaimStrings{"marketplace"} })), false},
+		"no organization":      {sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.Org = "" })), false},
+		"other issuer":         {sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.Issuer = "someone" })), true},
+		"no issuer":            {sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.Issuer = "" })), true},
+		"unknown alg":          {"eyJhbGciOiJYWDk5In0." + strings.Split(sign(t, jwt.SigningMethodHS256, key, valid()), ".")[1] + ".c2ln", true},
+		"oversized":            {strings.Repeat("a", sessions.MaxTokenSize+1), true},
+		"garbage":              {"not.a.jwt", true},
 	}
 	s := signer(t)
-	for name, tok := range cases {
+	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := s.Verify(tok); !errors.Is(err, sessions.ErrInvalid) {
+			_, err := s.Verify(tc.token)
+			if !errors.Is(err, sessions.ErrInvalid) {
 				t.Fatalf("Verify = %v, want ErrInvalid", err)
+			}
+			if got := errors.Is(err, sessions.ErrNotSession); got != tc.notSession {
+				t.Fatalf("Verify = %v: not a session %v, want %v", err, got, tc.notSession)
+			}
+			if len(tc.token) <= sessions.MaxTokenSize && sessions.LooksLikeSession(tc.token) == tc.notSession {
+				t.Fatalf("LooksLikeSession = %v, but Verify's not-a-session is %v", !tc.notSession, tc.notSession)
 			}
 		})
 	}

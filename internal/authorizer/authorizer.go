@@ -49,6 +49,28 @@ type Authorizer struct {
 	// query parameter (the page's first load); the zero value has none.
 	MarketplacePage QueryCredential
 	Log             *slog.Logger
+
+	// users keeps the decoded user items of recent sessions; each decision
+	// still reads the user's item and checks its token version.
+	users ItemCache[sessionUser]
+}
+
+// sessionUser is what a session decision needs of a user's item: never its
+// password hash, which ItemCache would otherwise keep.
+type sessionUser struct {
+	id, org, partner string
+	role             users.Role
+	status           users.Status
+	tokenVersion     int64
+	partnerPending   bool
+}
+
+func decodeSessionUser(it storage.Item) (sessionUser, error) {
+	u, err := users.FromItem(it)
+	if err != nil {
+		return sessionUser{}, err
+	}
+	return sessionUser{id: u.ID, org: u.Org, partner: u.Partner, role: u.Role, status: u.Status, tokenVersion: u.TokenVersion, partnerPending: u.PartnerPending}, nil
 }
 
 // QueryCredential names a route and the query parameter that carries its
@@ -153,16 +175,16 @@ func (a *Authorizer) session(ctx context.Context, token string) (principal.Princ
 	if err != nil {
 		return principal.Principal{}, fmt.Errorf("authorizer: read user: %w", err)
 	}
-	u, err := users.FromItem(it)
+	u, err := a.users.Decode(it, decodeSessionUser)
 	if err != nil {
 		return principal.Principal{}, err
 	}
-	if u.Status != users.Active || u.TokenVersion != c.TokenVersion {
+	if u.status != users.Active || u.tokenVersion != c.TokenVersion {
 		return principal.Principal{}, fmt.Errorf("%w: session ended", errDenied)
 	}
-	p := principal.Principal{Kind: principal.HubUser, Org: u.Org, Subject: u.ID, Plan: principal.Plan(c.Plan)}
-	if u.Role == users.RolePartnerUser {
-		p.Kind, p.Partner, p.PartnerPending = principal.PartnerUser, u.Partner, u.PartnerPending
+	p := principal.Principal{Kind: principal.HubUser, Org: u.org, Subject: u.id, Plan: principal.Plan(c.Plan)}
+	if u.role == users.RolePartnerUser {
+		p.Kind, p.Partner, p.PartnerPending = principal.PartnerUser, u.partner, u.partnerPending
 	}
 	return p, nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/integration-hub/hub/internal/authorizer"
+	"github.com/integration-hub/hub/internal/keys"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/sessions"
 	"github.com/integration-hub/hub/internal/storage"
@@ -218,5 +219,69 @@ func TestOnlyTheMarketplacePageRouteTakesAMarketplaceTokenFromTheQuery(t *testin
 				t.Fatalf("resolver saw %q, authorized %v; want %q", market.got, resp.IsAuthorized, tc.want)
 			}
 		})
+	}
+}
+
+// TestSessionDecisionsSeeEveryWriteToTheirUser decides sessions one after
+// the other, changing the user's item in between: the authorizer keeps
+// decoded users, and must still decide each time on the item as it is now,
+// whether or not the writer raised the item's version.
+func TestSessionDecisionsSeeEveryWriteToTheirUser(t *testing.T) {
+	a, db, signer := setup(t)
+	now := time.Now()
+	base := users.User{ID: "u1", Org: "o1", Email: "a@o1.test", Role: users.RoleHubUser, Status: users.Active, TokenVersion: 2}
+	// The same user id in another organization, at another token version.
+	putUser(t, db, users.User{ID: "u1", Org: "o2", Email: "a@o2.test", Role: users.RoleHubUser, Status: users.Active, TokenVersion: 7})
+	write := func(u users.User, version int64) func(*testing.T) {
+		return func(t *testing.T) {
+			ops, err := u.PutOps(version, storage.Condition{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := db.Write(context.Background(), ops...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	with := func(f func(*users.User)) users.User { u := base; f(&u); return u }
+	session := func(org string, tv int64) string {
+		tok, _, err := signer.Issue(org, "standard", "u1", tv, now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return tok
+	}
+	steps := []struct {
+		name  string
+		write func(*testing.T) // before the decision; nil writes nothing
+		token string
+		allow bool
+	}{
+		{"a live session", write(base, 1), session("o1", 2), true},
+		{"the same session again", nil, session("o1", 2), true},
+		{"the other organization's user of the same id, at its own version", nil, session("o2", 7), true},
+		{"a session of o2 at o1's version", nil, session("o2", 2), false},
+		{"after a sign-out, the older session", write(with(func(u *users.User) { u.TokenVersion = 3 }), 2), session("o1", 2), false},
+		{"after a sign-out, the new session", nil, session("o1", 3), true},
+		{"after a sign-out written without a new item version", write(with(func(u *users.User) { u.TokenVersion = 4 }), 2), session("o1", 3), false},
+		{"deactivated", write(with(func(u *users.User) { u.TokenVersion = 4; u.Status = users.Invited }), 3), session("o1", 4), false},
+		{"active again", write(with(func(u *users.User) { u.TokenVersion = 4 }), 4), session("o1", 4), true},
+		{"deleted", func(t *testing.T) {
+			if err := db.Write(context.Background(), storage.Delete(keys.User("o1", "u1"), storage.Condition{})); err != nil {
+				t.Fatal(err)
+			}
+		}, session("o1", 4), false},
+	}
+	for _, s := range steps {
+		if s.write != nil {
+			s.write(t)
+		}
+		resp, err := a.Handle(context.Background(), request("Bearer "+s.token))
+		if err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if resp.IsAuthorized != s.allow {
+			t.Fatalf("%s: authorized %v, want %v", s.name, resp.IsAuthorized, s.allow)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package apikeys_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -312,5 +313,78 @@ func TestLastUsedIsWrittenAtMostOnceAMinute(t *testing.T) {
 	}
 	if _, err := f.table.Get(ctx, keys.APIKey("acme", created.ID)); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("recording a use brought a revoked key back: %v", err)
+	}
+}
+
+// TestResolverDecidesOnTheLookupItemAsItIsNow resolves keys one after the
+// other, changing their lookup items in between: the resolver keeps decoded
+// lookup items, and must still decide on the item as it is now.
+func TestResolverDecidesOnTheLookupItemAsItIsNow(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	other := principal.Principal{Kind: principal.HubUser, Org: "other", Subject: "01JOTHER000000000000000000", Plan: principal.Standard}
+	expires := f.clock.Now().Add(time.Hour)
+	acme := f.create(t, f.admin, apikeys.CreateInput{Name: "acme", Scopes: []string{apikeys.ScopeRunsStart}, ExpiresAt: &expires})
+	theirs := f.create(t, other, apikeys.CreateInput{Name: "theirs", Scopes: []string{apikeys.ScopeRunsRead}})
+	id, _, _ := apikeys.Parse(acme.Key)
+	replacement := apikeys.Format(id, strings.Repeat("B", 43))
+	// rehash stores the hash of replacement's secret in acme's lookup item,
+	// at the same item version: a writer that did not raise the version.
+	rehash := func(t *testing.T) {
+		it, err := f.table.Get(ctx, keys.APIKeyLookup(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var k apikeys.Key
+		if err := json.Unmarshal(it.Data, &k); err != nil {
+			t.Fatal(err)
+		}
+		_, secret, _ := apikeys.Parse(replacement)
+		k.SecretSHA256 = apikeys.HashSecret(secret)
+		if it.Data, err = json.Marshal(k); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.table.Write(ctx, storage.Put(it, storage.Condition{})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	steps := []struct {
+		name    string
+		change  func(*testing.T) // before resolving; nil changes nothing
+		key     string
+		wantOrg string // "" = denied
+	}{
+		{"acme's key", nil, acme.Key, "acme"},
+		{"acme's key again", nil, acme.Key, "acme"},
+		{"the other organization's key", nil, theirs.Key, "other"},
+		{"acme's key after the other's", nil, acme.Key, "acme"},
+		{"its use recorded (a new item version)", func(t *testing.T) {
+			if err := f.svc.RecordUse(ctx, "acme", acme.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, acme.Key, "acme"},
+		{"the old secret once the stored hash changed", rehash, acme.Key, ""},
+		{"the secret of the stored hash", nil, replacement, "acme"},
+		{"past its expiry", func(*testing.T) { f.clock.Advance(time.Hour) }, replacement, ""},
+		{"the other organization's key, revoked", func(t *testing.T) {
+			if err := f.svc.Revoke(ctx, other, theirs.ID); err != nil {
+				t.Fatal(err)
+			}
+		}, theirs.Key, ""},
+	}
+	for _, s := range steps {
+		if s.change != nil {
+			s.change(t)
+		}
+		p, err := f.resolve(s.key)
+		if s.wantOrg == "" {
+			if !errors.Is(err, authorizer.ErrDenied) {
+				t.Fatalf("%s: %+v, %v; want a denial", s.name, p, err)
+			}
+			continue
+		}
+		if err != nil || p.Org != s.wantOrg {
+			t.Fatalf("%s: %+v, %v; want a principal of %s", s.name, p, err, s.wantOrg)
+		}
 	}
 }

@@ -2,9 +2,12 @@ package apikeys
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -22,6 +25,37 @@ import (
 type Resolver struct {
 	Table authorizer.Getter
 	Now   func() time.Time
+
+	// lookups keeps decoded lookup items; a revoked key has no item to
+	// read, and any other change to the item is a miss.
+	lookups authorizer.ItemCache[lookupKey]
+}
+
+// lookupKey is a decoded lookup item, with the stored hash of the secret
+// as bytes.
+type lookupKey struct {
+	Key
+	secretSum [sha256.Size]byte
+	// hashOK: the stored hash is the hex SHA-256 that HashSecret writes; a
+	// key whose stored hash is not matches no secret.
+	hashOK bool
+}
+
+func decodeLookup(it storage.Item) (lookupKey, error) {
+	k, err := fromItem(it, LookupType)
+	if err != nil {
+		return lookupKey{}, err
+	}
+	// Decisions share the value; a principal that appends to its scopes
+	// must not write into the cached array.
+	k.Scopes = slices.Clip(k.Scopes)
+	l := lookupKey{Key: k}
+	sum, err := hex.DecodeString(k.SecretSHA256)
+	if err == nil && len(sum) == sha256.Size && hex.EncodeToString(sum) == k.SecretSHA256 {
+		l.hashOK = true
+		copy(l.secretSum[:], sum)
+	}
+	return l, nil
 }
 
 var _ authorizer.CredentialResolver = (*Resolver)(nil)
@@ -43,11 +77,12 @@ func (r *Resolver) Resolve(ctx context.Context, credential string, _ events.APIG
 	if err != nil {
 		return principal.Principal{}, fmt.Errorf("apikeys: read key %s: %w", id, err)
 	}
-	k, err := fromItem(it, LookupType)
+	k, err := r.lookups.Decode(it, decodeLookup)
 	if err != nil {
 		return principal.Principal{}, err
 	}
-	if subtle.ConstantTimeCompare([]byte(HashSecret(secret)), []byte(k.SecretSHA256)) != 1 {
+	sum := sha256.Sum256([]byte(secret))
+	if !k.hashOK || subtle.ConstantTimeCompare(sum[:], k.secretSum[:]) != 1 {
 		return principal.Principal{}, fmt.Errorf("%w: API key %s: wrong secret", authorizer.ErrDenied, id)
 	}
 	if k.Expired(r.Now()) {

@@ -8,8 +8,7 @@ import (
 	"strconv"
 	"time"
 
-	awsconfig "github.com/aws/aws-sdk-go-v2/config"
-
+	"github.com/integration-hub/hub/internal/awsenv"
 	"github.com/integration-hub/hub/internal/config"
 	"github.com/integration-hub/hub/internal/email"
 	"github.com/integration-hub/hub/internal/sourcecontrol"
@@ -61,7 +60,7 @@ func FromEnv(ctx context.Context, opts ...Option) (*Deps, error) {
 	}
 	var params config.ParameterReader
 	if cfg.KeyFile == "" {
-		awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+		awsCfg, err := awsenv.Config(os.Getenv, "")
 		if err != nil {
 			return nil, fmt.Errorf("app: AWS configuration: %w", err)
 		}

@@ -4,26 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/url"
+	"os"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ses"
 	"github.com/aws/aws-sdk-go-v2/service/ses/types"
 	"github.com/aws/smithy-go"
 	smithyhttp "github.com/aws/smithy-go/transport/http"
-)
 
-// Emulator settings: aws-ses-v2-local wants a signed request but checks no
-// credentials.
-const (
-	emulatorRegion    = "us-east-1"
-	emulatorAccessKey = "local"
-	emulatorSecretKey = "local"
+	"github.com/integration-hub/hub/internal/awsenv"
 )
 
 // NewSESClient builds an SES (v1 API) client. With an empty endpoint it uses
@@ -33,42 +24,17 @@ const (
 // fixed region. The SDK's own retries are off: the SES sender retries with
 // its RetryPolicy, and two layers of retries would multiply the attempts.
 // Build it once and share it.
-func NewSESClient(ctx context.Context, endpoint string) (*ses.Client, error) {
-	loadOpts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer { return aws.NopRetryer{} }),
-	}
-	if endpoint != "" {
-		local, err := isEmulator(endpoint)
-		if err != nil {
-			return nil, err
-		}
-		if local {
-			loadOpts = append(loadOpts,
-				config.WithRegion(emulatorRegion),
-				config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(emulatorAccessKey, emulatorSecretKey, "")))
-		}
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+func NewSESClient(_ context.Context, endpoint string) (*ses.Client, error) {
+	cfg, err := awsenv.Config(os.Getenv, endpoint)
 	if err != nil {
-		return nil, fmt.Errorf("email: load AWS config: %w", err)
+		return nil, fmt.Errorf("email: SES client: %w", err)
 	}
+	cfg.Retryer = func() aws.Retryer { return aws.NopRetryer{} }
 	return ses.NewFromConfig(cfg, func(o *ses.Options) {
 		if endpoint != "" {
 			o.BaseEndpoint = aws.String(endpoint)
 		}
 	}), nil
-}
-
-func isEmulator(endpoint string) (bool, error) {
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return false, fmt.Errorf("email: SES endpoint %q is not an absolute URL", endpoint)
-	}
-	if u.Scheme == "http" || u.Hostname() == "localhost" {
-		return true, nil
-	}
-	ip := net.ParseIP(u.Hostname())
-	return ip != nil && ip.IsLoopback(), nil
 }
 
 // SES sends through Amazon SES's SendEmail (v1 API).

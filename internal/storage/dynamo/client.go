@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
+	"os"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
-	"github.com/aws/aws-sdk-go-v2/config"
-	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/integration-hub/hub/internal/awsenv"
 )
 
 // Retry defaults: enough attempts to ride out a burst of throttling or a
@@ -23,22 +22,13 @@ const (
 	DefaultMaxBackoff  = time.Second
 )
 
-// Region and credentials used against an emulator. DynamoDB Local keeps a
-// separate set of tables per access key and region, so every client of one
-// emulator must use the same pair.
-const (
-	localRegion    = "us-east-1"
-	localAccessKey = "local"
-	localSecretKey = "local"
-)
-
 // ClientOption adjusts the clients built by NewClient and AWSConfig.
 type ClientOption func(*clientSettings)
 
 type clientSettings struct {
 	maxAttempts int
 	maxBackoff  time.Duration
-	httpClient  config.HTTPClient
+	httpClient  aws.HTTPClient
 	region      string
 	// emulator is set by loadConfig when the endpoint is DynamoDB Local.
 	emulator bool
@@ -55,7 +45,7 @@ func WithRetries(maxAttempts int, maxBackoff time.Duration) ClientOption {
 
 // WithHTTPClient sends the client's requests through hc (tests inject faults
 // with it).
-func WithHTTPClient(hc config.HTTPClient) ClientOption {
+func WithHTTPClient(hc aws.HTTPClient) ClientOption {
 	return func(s *clientSettings) { s.httpClient = hc }
 }
 
@@ -103,51 +93,27 @@ func AWSConfig(ctx context.Context, endpoint string, opts ...ClientOption) (aws.
 	return cfg, nil
 }
 
-// loadConfig is the shared configuration of both clients. The HTTP client
-// is set on each client rather than here, where the SDK would try to add the
-// environment's CA bundle (AWS_CA_BUNDLE) to it and reject a client it cannot
-// configure.
-func loadConfig(ctx context.Context, endpoint string, opts []ClientOption) (aws.Config, clientSettings, error) {
+// loadConfig is the configuration of the client: awsenv's, with the
+// bounded retryer and the region of the options.
+func loadConfig(_ context.Context, endpoint string, opts []ClientOption) (aws.Config, clientSettings, error) {
 	settings := clientSettings{maxAttempts: DefaultMaxAttempts, maxBackoff: DefaultMaxBackoff}
 	for _, opt := range opts {
 		opt(&settings)
 	}
-	local, err := isEmulator(endpoint)
+	local, err := awsenv.IsEmulator(endpoint)
 	if err != nil {
-		return aws.Config{}, settings, err
+		return aws.Config{}, settings, fmt.Errorf("dynamo: %w", err)
 	}
 	settings.emulator = local
-	loadOpts := []func(*config.LoadOptions) error{
-		config.WithRetryer(func() aws.Retryer { return newRetryer(settings) }),
-	}
-	if local {
-		loadOpts = append(loadOpts,
-			config.WithRegion(localRegion),
-			config.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(localAccessKey, localSecretKey, "")))
-	}
-	if settings.region != "" {
-		loadOpts = append(loadOpts, config.WithRegion(settings.region))
-	}
-	cfg, err := config.LoadDefaultConfig(ctx, loadOpts...)
+	cfg, err := awsenv.Config(os.Getenv, endpoint)
 	if err != nil {
-		return aws.Config{}, settings, fmt.Errorf("dynamo: load AWS config: %w", err)
+		return aws.Config{}, settings, fmt.Errorf("dynamo: %w", err)
+	}
+	cfg.Retryer = func() aws.Retryer { return newRetryer(settings) }
+	if settings.region != "" {
+		cfg.Region = settings.region
 	}
 	return cfg, settings, nil
-}
-
-func isEmulator(endpoint string) (bool, error) {
-	if endpoint == "" {
-		return false, nil
-	}
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Host == "" {
-		return false, fmt.Errorf("dynamo: endpoint %q is not an absolute URL", endpoint)
-	}
-	if u.Scheme == "http" || u.Hostname() == "localhost" {
-		return true, nil
-	}
-	ip := net.ParseIP(u.Hostname())
-	return ip != nil && ip.IsLoopback(), nil
 }
 
 // newRetryer is the SDK's standard retryer (throttling, 5xx and connection

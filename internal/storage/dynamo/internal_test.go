@@ -130,26 +130,3 @@ func TestRetryableCancellation(t *testing.T) {
 		}
 	}
 }
-
-func TestIsEmulator(t *testing.T) {
-	tests := []struct {
-		endpoint string
-		want     bool
-	}{
-		{"", false},
-		{"http://127.0.0.1:8000", true},
-		{"http://localhost:8000", true},
-		{"https://[::1]:8000", true},
-		{"http://dynamodb-local:8000", true},
-		{"https://dynamodb.eu-west-1.amazonaws.com", false},
-	}
-	for _, tc := range tests {
-		got, err := isEmulator(tc.endpoint)
-		if err != nil || got != tc.want {
-			t.Errorf("isEmulator(%q) = %v, %v; want %v", tc.endpoint, got, err, tc.want)
-		}
-	}
-	if _, err := isEmulator("127.0.0.1:8000"); err == nil {
-		t.Error("an endpoint without a scheme was accepted")
-	}
-}

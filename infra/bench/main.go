@@ -243,8 +243,12 @@ func Build(results []Result, dir string) *Report {
 			}
 			if strings.HasPrefix(rest, "catalog/") {
 				p := Pair{Name: "marketplace catalog, " + label(strings.TrimPrefix(rest, "catalog/")), Value: res.Metrics["p50-ns"], Goal: goalCatalog,
-					Extra: map[string]float64{"ddb_calls": res.Metrics["ddb-calls"]}}
-				p.Met = res.Metrics["ddb-calls"] <= goalCatalog
+					Extra: map[string]float64{"ddb_calls": res.Metrics["ddb-calls"], "ddb_queries": res.Metrics["ddb-queries"]}}
+				// The goal counts queries: the catalog's integrations and
+				// the end-user's tenants, whatever their numbers. The
+				// end-user's record (first and last seen) is one GetItem
+				// more, shown in the calls column.
+				p.Met = res.Metrics["ddb-queries"] <= goalCatalog
 				r.Scale = append(r.Scale, p)
 			}
 		}
@@ -360,13 +364,16 @@ func (r *Report) Markdown() string {
 	}
 
 	fmt.Fprintf(&b, "\n## Scale\n\nA page of 50 users of an organization with 100,000 users next to one with 100 (the users function's handler, DynamoDB Local, medians); goal: ratio at most %.2f. The marketplace catalog of an organization with 1,000 integrations for an end-user with 100 tenants; goal: %d queries.\n\n", goalScale, goalCatalog)
-	fmt.Fprintf(&b, "| measure | ms | baseline ms | ratio | DynamoDB calls | goal met |\n|---|--:|--:|--:|--:|:-:|\n")
+	fmt.Fprintf(&b, "| measure | ms | baseline ms | ratio | DynamoDB calls | of them queries | goal met |\n|---|--:|--:|--:|--:|--:|:-:|\n")
 	for _, p := range r.Scale {
-		base, ratio := "–", "–"
+		base, ratio, queries := "–", "–", "–"
 		if p.Baseline > 0 {
 			base, ratio = ms(p.Baseline), strconv.FormatFloat(p.Ratio, 'f', 2, 64)
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0f | %s |\n", p.Name, ms(p.Value), base, ratio, p.Extra["ddb_calls"], mark(p.Met))
+		if q, ok := p.Extra["ddb_queries"]; ok {
+			queries = strconv.FormatFloat(q, 'f', 0, 64)
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %.0f | %s | %s |\n", p.Name, ms(p.Value), base, ratio, p.Extra["ddb_calls"], queries, mark(p.Met))
 	}
 	return b.String()
 }

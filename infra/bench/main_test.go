@@ -18,7 +18,7 @@ BenchmarkColdStart/function=users-2              	       5	   8497032 ns/op	    
 BenchmarkColdStart/function=minimal-2            	       5	   2067845 ns/op	         0 init-ddb-requests	   1564111 ready-p50-ns
 BenchmarkListPage/sort=email/items=100-2         	      20	   9375752 ns/op	         2.000 ddb-calls	   4000000 p50-ns
 BenchmarkListPage/sort=email/items=100000-2      	      20	   4216560 ns/op	         2.000 ddb-calls	   4400000 p50-ns
-BenchmarkListPage/catalog/integrations=1000/tenants=100-2         	      20	  23740294 ns/op	         3.000 ddb-calls	  22862241 p50-ns
+BenchmarkListPage/catalog/integrations=1000/tenants=100-2         	      20	  23740294 ns/op	         3.000 ddb-calls	         3.000 ddb-queries	  22862241 p50-ns
 PASS
 `
 
@@ -46,8 +46,9 @@ func TestTheReportPairsFiguresWithTheirBaselines(t *testing.T) {
 			t.Errorf("%s: ratio %v met %v, want %v %v", tt.name, tt.got.Ratio, tt.got.Met, tt.ratio, tt.met)
 		}
 	}
-	if len(r.Scale) != 2 || r.Scale[1].Met || r.Scale[1].Extra["ddb_calls"] != 3 {
-		t.Errorf("catalog: %+v, want 3 calls, goal not met", r.Scale)
+	// The catalog's goal counts its queries, not its calls.
+	if len(r.Scale) != 2 || r.Scale[1].Met || r.Scale[1].Extra["ddb_calls"] != 3 || r.Scale[1].Extra["ddb_queries"] != 3 {
+		t.Errorf("catalog: %+v, want 3 calls of which 3 queries, goal not met", r.Scale)
 	}
 	md := r.Markdown()
 	for _, want := range []string{"| hub session | 48.0 |", "| GET /users/{id} | 1.50 | 1.00 | 1.50 | 2 | **no** |", "| users | GET /users | 2 | GetItem + Query | 1 | **no** |"} {

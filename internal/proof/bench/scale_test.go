@@ -188,6 +188,13 @@ func BenchmarkListPage(b *testing.B) {
 		}
 		reportMedian(b, ts)
 		b.ReportMetric(float64(len(calls)), "ddb-calls")
+		queries := 0
+		for _, c := range calls {
+			if c.op == "Query" {
+				queries++
+			}
+		}
+		b.ReportMetric(float64(queries), "ddb-queries")
 	})
 }
 

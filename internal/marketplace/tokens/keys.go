@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+	"sync"
 )
 
 // Algorithm is a JWS algorithm the hub verifies. Every stored key records
@@ -274,8 +275,12 @@ func EncodePublicKey(pub crypto.PublicKey) (string, error) {
 	return base64.StdEncoding.EncodeToString(der), nil
 }
 
-// DecodePublicKey reads the stored form back.
+// DecodePublicKey reads the stored form back. The result is shared with
+// every caller that decodes the same stored form: use it, never change it.
 func DecodePublicKey(stored string) (crypto.PublicKey, error) {
+	if pub, ok := decodedKeys.get(stored); ok {
+		return pub, nil
+	}
 	der, err := base64.StdEncoding.DecodeString(stored)
 	if err != nil {
 		return nil, fmt.Errorf("%w: stored key is not base64", ErrKeyMaterial)
@@ -284,5 +289,43 @@ func DecodePublicKey(stored string) (crypto.PublicKey, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrKeyMaterial, err)
 	}
+	decodedKeys.put(stored, pub)
 	return pub, nil
+}
+
+// MaxDecodedKeys bounds the public keys DecodePublicKey keeps.
+const MaxDecodedKeys = 512
+
+// decodedKeys keeps parsed public keys by their whole stored form, so a
+// decision does not parse the same DER again (x509 validates the key's
+// point or modulus each time). It is keyed by content: a key that is
+// removed or replaced is no longer asked for, and no stored form can
+// answer for another.
+var decodedKeys keyCache
+
+type keyCache struct {
+	mu   sync.Mutex
+	keys map[string]crypto.PublicKey
+}
+
+func (c *keyCache) get(stored string) (crypto.PublicKey, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pub, ok := c.keys[stored]
+	return pub, ok
+}
+
+func (c *keyCache) put(stored string, pub crypto.PublicKey) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.keys == nil {
+		c.keys = make(map[string]crypto.PublicKey)
+	}
+	if _, replaces := c.keys[stored]; !replaces && len(c.keys) >= MaxDecodedKeys {
+		for k := range c.keys {
+			delete(c.keys, k)
+			break
+		}
+	}
+	c.keys[stored] = pub
 }

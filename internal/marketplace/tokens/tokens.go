@@ -20,6 +20,7 @@ package tokens
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -119,19 +120,45 @@ type Unverified struct {
 	Algorithm string
 }
 
-// Peek reads a token's iss, kid and alg without verifying anything.
+// Peek reads a token's iss, kid and alg without verifying anything. It
+// reads the header as golang-jwt does (alg must name a method it knows, a
+// kid that is not a string is none) and of the payload only iss; Verify
+// reads the rest, and decides.
 func Peek(token string) (Unverified, error) {
 	if len(token) > MaxSize {
 		return Unverified{}, refuse("token over %d bytes", MaxSize)
 	}
-	var c jwt.RegisteredClaims
-	t, _, err := jwt.NewParser().ParseUnverified(token, &c)
-	if err != nil {
-		return Unverified{}, refuse("unparsable: %v", err)
+	headSeg, rest, ok := strings.Cut(token, ".")
+	payloadSeg, sigSeg, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 || strings.Contains(sigSeg, ".") {
+		return Unverified{}, refuse("unparsable: not three segments")
 	}
-	kid, _ := t.Header["kid"].(string)
-	alg, _ := t.Header["alg"].(string)
-	return Unverified{Issuer: c.Issuer, KeyID: kid, Algorithm: alg}, nil
+	var header map[string]any
+	if err := decodeSegment(headSeg, &header); err != nil {
+		return Unverified{}, refuse("unparsable header: %v", err)
+	}
+	alg, ok := header["alg"].(string)
+	if !ok || jwt.GetSigningMethod(alg) == nil {
+		return Unverified{}, refuse("unparsable header: no known alg")
+	}
+	kid, _ := header["kid"].(string)
+	var payload struct {
+		Issuer string `json:"iss"`
+	}
+	if err := decodeSegment(payloadSeg, &payload); err != nil {
+		return Unverified{}, refuse("unparsable payload: %v", err)
+	}
+	return Unverified{Issuer: payload.Issuer, KeyID: kid, Algorithm: alg}, nil
+}
+
+// decodeSegment reads a JWT segment as golang-jwt's default parser does:
+// unpadded base64url, then JSON.
+func decodeSegment(seg string, v any) error {
+	b, err := base64.RawURLEncoding.DecodeString(seg)
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(b, v)
 }
 
 // KeyFinder returns the keys that may verify a token signed with alg under
@@ -158,6 +185,9 @@ type Identity struct {
 type claims struct {
 	jwt.RegisteredClaims
 	raw map[string]json.RawMessage
+	// objects are the object claims lookup has decoded, by name: xti is
+	// read for up to four values.
+	objects map[string]map[string]json.RawMessage
 }
 
 func (c *claims) UnmarshalJSON(b []byte) error {
@@ -177,9 +207,15 @@ func (c *claims) lookup(path string) (json.RawMessage, bool, error) {
 	if !nested {
 		return v, true, nil
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(v, &obj); err != nil {
-		return nil, false, fmt.Errorf("claim %s is not an object", first)
+	obj, decoded := c.objects[first]
+	if !decoded {
+		if err := json.Unmarshal(v, &obj); err != nil {
+			return nil, false, fmt.Errorf("claim %s is not an object", first)
+		}
+		if c.objects == nil {
+			c.objects = make(map[string]map[string]json.RawMessage, 1)
+		}
+		c.objects[first] = obj
 	}
 	v, ok = obj[member]
 	if !ok || string(v) == "null" {

@@ -38,7 +38,8 @@ func fuzzToken(method jwt.SigningMethod, key any, kid string, claims jwt.MapClai
 // FuzzVerify runs the marketplace token verifier on arbitrary tokens for
 // an organization with one HS256 secret. Whatever it accepts must verify
 // with that secret under a bare HS256 check too, name the organization's
-// issuer, and carry an identity within the limits.
+// issuer, be routed by Peek as golang-jwt reads it, and carry an identity
+// within the limits.
 func FuzzVerify(f *testing.F) {
 	iat := now.Add(-time.Minute)
 	good := jwt.MapClaims{"iss": fuzzRules.Issuer, "sub": "end-user-1", "iat": iat.Unix(), "exp": iat.Add(30 * time.Minute).Unix(),
@@ -62,6 +63,11 @@ func FuzzVerify(f *testing.F) {
 		}
 		if peekErr != nil || head.Issuer != fuzzRules.Issuer {
 			t.Fatalf("accepted %q, whose issuer Peek reads as %q (%v)", token, head.Issuer, peekErr)
+		}
+		// Peek routes by what golang-jwt reads in the header.
+		parsed, _, _ := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
+		if kid, _ := parsed.Header["kid"].(string); head.KeyID != kid || head.Algorithm != parsed.Method.Alg() {
+			t.Fatalf("accepted %q, whose kid and alg Peek reads as %q, %q; golang-jwt as %q, %q", token, head.KeyID, head.Algorithm, kid, parsed.Method.Alg())
 		}
 		bare := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(func() time.Time { return now }))
 		if _, err := bare.Parse(token, func(*jwt.Token) (any, error) { return fuzzSecret, nil }); err != nil {

@@ -191,15 +191,50 @@ func TestKeyFinderFailureIsNotARefusal(t *testing.T) {
 }
 
 func TestPeekReadsUntrustedRoutingOnly(t *testing.T) {
-	tok := sign(t, jwt.SigningMethodHS256, []byte("k"), "kid-1", jwt.MapClaims{"iss": "acme"})
-	got, err := tokens.Peek(tok)
-	if err != nil || got.Issuer != "acme" || got.KeyID != "kid-1" || got.Algorithm != "HS256" {
-		t.Fatalf("Peek = %+v, %v", got, err)
+	seg := func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte(v)) }
+	payload := seg(`{"iss":"acme","sub":"eu-1"}`)
+	cases := []struct {
+		name  string
+		token string
+		want  tokens.Unverified // zero = refused
+	}{
+		{"issuer, kid and alg", sign(t, jwt.SigningMethodHS256, []byte("k"), "kid-1", jwt.MapClaims{"iss": "acme"}), tokens.Unverified{Issuer: "acme", KeyID: "kid-1", Algorithm: "HS256"}},
+		{"no issuer", sign(t, jwt.SigningMethodHS256, []byte("k"), "kid-1", jwt.MapClaims{"sub": "eu-1"}), tokens.Unverified{KeyID: "kid-1", Algorithm: "HS256"}},
+		// golang-jwt reads header members by their exact name.
+		{"a kid that is not a string is none", seg(`{"alg":"ES256","kid":7}`) + "." + payload + ".c2ln", tokens.Unverified{Issuer: "acme", Algorithm: "ES256"}},
+		{"a KID in capitals is not the kid", seg(`{"alg":"ES256","KID":"k"}`) + "." + payload + ".c2ln", tokens.Unverified{Issuer: "acme", Algorithm: "ES256"}},
+		// What Peek does not read, Verify refuses.
+		{"other claims unreadable", seg(`{"alg":"HS256"}`) + "." + seg(`{"iss":"acme","exp":"soon"}`) + ".c2ln", tokens.Unverified{Issuer: "acme", Algorithm: "HS256"}},
+		{"an alg golang-jwt does not know", seg(`{"alg":"XX1"}`) + "." + payload + ".c2ln", tokens.Unverified{}},
+		{"no alg", seg(`{"kid":"k"}`) + "." + payload + ".c2ln", tokens.Unverified{}},
+		{"an issuer that is not a string", seg(`{"alg":"HS256"}`) + "." + seg(`{"iss":1}`) + ".c2ln", tokens.Unverified{}},
+		{"four segments", seg(`{"alg":"HS256"}`) + "." + payload + ".c2ln.x", tokens.Unverified{}},
+		{"two segments", "a.b", tokens.Unverified{}},
+		{"garbage", "not.a.jwt", tokens.Unverified{}},
+		{"empty", "", tokens.Unverified{}},
+		{"oversized", strings.Repeat("a", tokens.MaxSize+1), tokens.Unverified{}},
 	}
-	for _, bad := range []string{"", "a.b", "not.a.jwt", strings.Repeat("a", tokens.MaxSize+1)} {
-		if _, err := tokens.Peek(bad); !errors.Is(err, tokens.ErrRefused) {
-			t.Errorf("Peek(%.20q) = %v, want a refusal", bad, err)
-		}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := tokens.Peek(tc.token)
+			if tc.want == (tokens.Unverified{}) {
+				if !errors.Is(err, tokens.ErrRefused) {
+					t.Fatalf("Peek = %+v, %v; want a refusal", got, err)
+				}
+				return
+			}
+			if err != nil || got != tc.want {
+				t.Fatalf("Peek = %+v, %v; want %+v", got, err, tc.want)
+			}
+		})
+	}
+	unreadable := seg(`{"alg":"HS256"}`) + "." + seg(`{"iss":"acme","exp":"soon"}`) + ".c2ln"
+	rules := tokens.Rules{Algorithms: []tokens.Algorithm{tokens.HS256}, MaxLifetime: time.Hour, Claims: tokens.DefaultClaimNames}
+	find := func(context.Context, tokens.Algorithm, string) ([]tokens.Key, error) {
+		return []tokens.Key{tokens.HMACKey("k", []byte("k"))}, nil
+	}
+	if _, err := tokens.Verify(context.Background(), unreadable, rules, find, now); !errors.Is(err, tokens.ErrRefused) {
+		t.Fatalf("Verify = %v, want a refusal of a token Peek only routes", err)
 	}
 }
 

@@ -33,10 +33,11 @@ type Table interface {
 	Write(ctx context.Context, ops ...storage.Op) error
 }
 
-// PrimaryAdminChanger changes the primary administrator atomically
-// (users.Service).
+// PrimaryAdminChanger changes the primary administrator atomically, if
+// the profile is still at version, and returns the profile and its version
+// after the change (users.Service).
 type PrimaryAdminChanger interface {
-	ChangePrimaryAdmin(ctx context.Context, p principal.Principal, id string) (orgs.Organization, error)
+	ChangePrimaryAdmin(ctx context.Context, p principal.Principal, version int64, id string) (orgs.Organization, int64, error)
 }
 
 // Service is the Company area.
@@ -209,10 +210,10 @@ func validName(name string) (string, error) {
 
 // ChangePrimaryAdmin names another active hub user primary administrator,
 // if the profile is still at version. The change itself is
-// users.Service.ChangePrimaryAdmin's atomic write, conditional on the
-// profile it reads and on the new administrator; it rewrites only the
-// primary administrator, so a change that lands between the version check
-// here and that read is never lost, only noticed by the next If-Match.
+// users.Service.ChangePrimaryAdmin's: one read of the profile (whose
+// version it checks) with the new administrator, and an atomic write
+// conditional on both. The answer is the profile that write put, so
+// nothing is read again.
 func (s *Service) ChangePrimaryAdmin(ctx context.Context, p principal.Principal, version int64, userID string) (Document, int64, error) {
 	if p.Kind != principal.HubUser {
 		return Document{}, 0, errHubUsersOnly
@@ -220,17 +221,11 @@ func (s *Service) ChangePrimaryAdmin(ctx context.Context, p principal.Principal,
 	if strings.TrimSpace(userID) == "" {
 		return Document{}, 0, apperr.Field("user_id", "required", "user_id is the id of an active hub user")
 	}
-	_, current, err := s.profile(ctx, p.Org)
+	o, written, err := s.Admins.ChangePrimaryAdmin(ctx, p, version, userID)
 	if err != nil {
 		return Document{}, 0, err
 	}
-	if current != version {
-		return Document{}, 0, settings.ErrStale
-	}
-	if _, err := s.Admins.ChangePrimaryAdmin(ctx, p, userID); err != nil {
-		return Document{}, 0, err
-	}
-	return s.Read(ctx, p)
+	return documentOf(o), written, nil
 }
 
 // errNoSuchVariant answers a logo variant other than light or dark.

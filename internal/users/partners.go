@@ -64,10 +64,16 @@ func PartnerFromItem(it storage.Item) (Partner, error) {
 var errPartnerNotFound = apperr.New(apperr.NotFound, "partner_not_found", "no such partner organization")
 
 func (s *Service) partner(ctx context.Context, org, id string) (Partner, int64, error) {
+	return loadPartner(ctx, s.Table, org, id)
+}
+
+// loadPartner reads a partner from the table or from a prefetch. An id
+// that cannot be a key is no partner, and is never read.
+func loadPartner(ctx context.Context, g storage.Getter, org, id string) (Partner, int64, error) {
 	if !keys.ValidID(id) {
 		return Partner{}, 0, errPartnerNotFound
 	}
-	return storage.Load(ctx, s.Table, keys.Partner(org, id), errPartnerNotFound, PartnerFromItem)
+	return storage.Load(ctx, g, keys.Partner(org, id), errPartnerNotFound, PartnerFromItem)
 }
 
 // PartnerInput creates or invites a partner organization.
@@ -136,13 +142,17 @@ func (s *Service) CreatePartner(ctx context.Context, p principal.Principal, in P
 				return PartnerView{}, err
 			}
 		}
-		o, _, err := s.org(ctx, p.Org)
+		read, err := s.prefetch(ctx, append([]storage.Key{keys.Org(p.Org)}, userKeys(p.Org, p.Subject)...)...)
+		if err != nil {
+			return PartnerView{}, fmt.Errorf("users: read the organization and the inviter: %w", err)
+		}
+		o, _, err := readOrg(ctx, read, p.Org)
 		if err != nil {
 			return PartnerView{}, err
 		}
 		u := User{ID: ids.At(now), Org: p.Org, Email: email, Name: uname, Role: RolePartnerUser, Partner: pt.ID,
 			PartnerPending: status == PartnerPending, InvitedBy: p.Subject, CreatedAt: now}
-		invite, err := InviteOps(u, Invitation{OrgName: o.Name, InviterName: s.displayName(ctx, p), Notify: true}, s.Links, s.Box, now)
+		invite, err := InviteOps(u, Invitation{OrgName: o.Name, InviterName: displayName(ctx, read, p), Notify: true}, s.Links, s.Box, now)
 		if err != nil {
 			return PartnerView{}, err
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/integration-hub/hub/internal/passwords"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/sessions"
+	"github.com/integration-hub/hub/internal/settings"
 	"github.com/integration-hub/hub/internal/storage"
 )
 
@@ -94,10 +95,41 @@ func (s *Service) now() time.Time { return s.Now().UTC() }
 
 // load reads a user and its item version.
 func (s *Service) load(ctx context.Context, org, id string) (User, int64, error) {
+	return loadUser(ctx, s.Table, org, id)
+}
+
+// loadUser reads a user from the table or from a prefetch. An id that
+// cannot be a key is no user, and is never read.
+func loadUser(ctx context.Context, g storage.Getter, org, id string) (User, int64, error) {
 	if !keys.ValidID(id) {
 		return User{}, 0, errNotFound
 	}
-	return storage.Load(ctx, s.Table, keys.User(org, id), errNotFound, FromItem)
+	return storage.Load(ctx, g, keys.User(org, id), errNotFound, FromItem)
+}
+
+// prefetch reads independent keys with one GetMany. A key given twice (a
+// caller acting on their own user, say) is read once.
+func (s *Service) prefetch(ctx context.Context, ks ...storage.Key) (storage.Prefetched, error) {
+	distinct := make([]storage.Key, 0, len(ks))
+	seen := make(map[storage.Key]bool, len(ks))
+	for _, k := range ks {
+		if !seen[k] {
+			seen[k] = true
+			distinct = append(distinct, k)
+		}
+	}
+	return storage.Prefetch(ctx, s.Table, distinct...)
+}
+
+// userKeys is the key of each id that can be one.
+func userKeys(org string, ids ...string) []storage.Key {
+	var out []storage.Key
+	for _, id := range ids {
+		if keys.ValidID(id) {
+			out = append(out, keys.User(org, id))
+		}
+	}
+	return out
 }
 
 func (s *Service) org(ctx context.Context, org string) (orgs.Organization, int64, error) {
@@ -124,6 +156,11 @@ type attempts struct {
 // SignIn checks an email and a password. Every failure, whether the address
 // exists or not, costs one password verification and counts against the
 // address, so neither the answer nor its timing tells them apart.
+//
+// It reads twice: the address's failed attempts with its email guard, then
+// the user the guard names with the user's organization (whose plan and
+// primary administrator the session needs); the second keys come from the
+// guard.
 func (s *Service) SignIn(ctx context.Context, email, password string) (Session, error) {
 	norm, err := NormalizeEmail(email)
 	if err != nil {
@@ -131,7 +168,11 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Session, 
 		return Session{}, errBadCredentials
 	}
 	now := s.now()
-	att, attVersion, err := s.attempts(ctx, norm, now)
+	byAddress, err := s.prefetch(ctx, keys.SignInAttempts(norm), keys.Email(norm))
+	if err != nil {
+		return Session{}, fmt.Errorf("users: read sign-in attempts and email guard: %w", err)
+	}
+	att, attVersion, err := readAttempts(ctx, byAddress, norm)
 	if err != nil {
 		return Session{}, err
 	}
@@ -139,9 +180,27 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Session, 
 		passwords.VerifyNobody(password)
 		return Session{}, errLockedOut
 	}
-	u, _, ok, err := s.byEmail(ctx, norm)
+	guard, ok, err := readGuard(ctx, byAddress, norm)
 	if err != nil {
 		return Session{}, err
+	}
+	var (
+		u       User
+		ofGuard storage.Prefetched
+	)
+	if ok && keys.ValidID(guard.User) {
+		if ofGuard, err = s.prefetch(ctx, keys.User(guard.Org, guard.User), keys.Org(guard.Org)); err != nil {
+			return Session{}, fmt.Errorf("users: read the user of an email guard and its organization: %w", err)
+		}
+		u, _, err = loadUser(ctx, ofGuard, guard.Org, guard.User)
+		if errors.Is(err, errNotFound) {
+			ok, err = false, nil
+		}
+		if err != nil {
+			return Session{}, err
+		}
+	} else {
+		ok = false
 	}
 	good := false
 	if ok && u.Status == Active && u.PasswordHash != "" {
@@ -161,7 +220,7 @@ func (s *Service) SignIn(ctx context.Context, email, password string) (Session, 
 	if attVersion > 0 {
 		_ = s.Table.Write(ctx, storage.Delete(keys.SignInAttempts(norm), storage.Condition{}))
 	}
-	o, _, err := s.org(ctx, u.Org)
+	o, _, err := readOrg(ctx, ofGuard, u.Org)
 	if err != nil {
 		return Session{}, err
 	}
@@ -191,8 +250,9 @@ func (s *Service) window() time.Duration {
 	return DefaultSignInWindow
 }
 
-func (s *Service) attempts(ctx context.Context, norm string, now time.Time) (attempts, int64, error) {
-	it, err := s.Table.Get(ctx, keys.SignInAttempts(norm))
+// readAttempts reads the failed sign-ins of an address from g.
+func readAttempts(ctx context.Context, g storage.Getter, norm string) (attempts, int64, error) {
+	it, err := g.Get(ctx, keys.SignInAttempts(norm))
 	if errors.Is(err, storage.ErrNotFound) {
 		return attempts{}, 0, nil
 	}
@@ -229,23 +289,35 @@ func (s *Service) countFailure(ctx context.Context, norm string, a attempts, ver
 	return nil
 }
 
+// byEmail reads the user of an address: its email guard, then the user
+// the guard names (a second read, whose key is the guard's content).
 func (s *Service) byEmail(ctx context.Context, norm string) (User, int64, bool, error) {
-	it, err := s.Table.Get(ctx, keys.Email(norm))
-	if errors.Is(err, storage.ErrNotFound) {
-		return User{}, 0, false, nil
-	}
-	if err != nil {
-		return User{}, 0, false, fmt.Errorf("users: email guard: %w", err)
-	}
-	var g EmailGuard
-	if err := json.Unmarshal(it.Data, &g); err != nil {
-		return User{}, 0, false, fmt.Errorf("users: email guard: %w", err)
+	g, ok, err := readGuard(ctx, s.Table, norm)
+	if err != nil || !ok {
+		return User{}, 0, false, err
 	}
 	u, v, err := s.load(ctx, g.Org, g.User)
 	if errors.Is(err, errNotFound) {
 		return User{}, 0, false, nil
 	}
 	return u, v, err == nil, err
+}
+
+// readGuard reads the email guard of an address from g; false if there is
+// none.
+func readGuard(ctx context.Context, g storage.Getter, norm string) (EmailGuard, bool, error) {
+	it, err := g.Get(ctx, keys.Email(norm))
+	if errors.Is(err, storage.ErrNotFound) {
+		return EmailGuard{}, false, nil
+	}
+	if err != nil {
+		return EmailGuard{}, false, fmt.Errorf("users: email guard: %w", err)
+	}
+	var guard EmailGuard
+	if err := json.Unmarshal(it.Data, &guard); err != nil {
+		return EmailGuard{}, false, fmt.Errorf("users: email guard: %w", err)
+	}
+	return guard, true, nil
 }
 
 // ---- invitations and resets ----
@@ -257,29 +329,36 @@ type AcceptInput struct {
 	Password string `json:"password"`
 }
 
-func (s *Service) redeem(ctx context.Context, secret string, purpose onetime.Purpose) (onetime.Token, User, int64, error) {
+// token reads the live, unexpired token of secret issued for purpose.
+func (s *Service) token(ctx context.Context, secret string, purpose onetime.Purpose) (onetime.Token, error) {
 	if secret == "" || len(secret) > 128 {
-		return onetime.Token{}, User{}, 0, errBadToken
+		return onetime.Token{}, errBadToken
 	}
 	it, err := s.Table.Get(ctx, onetime.Key(secret))
 	if errors.Is(err, storage.ErrNotFound) {
-		return onetime.Token{}, User{}, 0, errBadToken
+		return onetime.Token{}, errBadToken
 	}
 	if err != nil {
-		return onetime.Token{}, User{}, 0, fmt.Errorf("users: token: %w", err)
+		return onetime.Token{}, fmt.Errorf("users: token: %w", err)
 	}
 	tok, err := onetime.Decode(it)
 	if err != nil {
-		return onetime.Token{}, User{}, 0, err
+		return onetime.Token{}, err
 	}
 	if tok.Purpose != purpose || !s.now().Before(tok.ExpiresAt) {
-		return onetime.Token{}, User{}, 0, errBadToken
+		return onetime.Token{}, errBadToken
 	}
-	u, version, err := s.load(ctx, tok.Org, tok.User)
+	return tok, nil
+}
+
+// tokenUser reads, from g, the user tok was issued to, as long as the user
+// has not changed since: a later change voids the token.
+func tokenUser(ctx context.Context, g storage.Getter, tok onetime.Token) (User, int64, error) {
+	u, version, err := loadUser(ctx, g, tok.Org, tok.User)
 	if errors.Is(err, errNotFound) || (err == nil && version != tok.UserVersion) {
-		return onetime.Token{}, User{}, 0, errBadToken
+		return User{}, 0, errBadToken
 	}
-	return tok, u, version, err
+	return u, version, err
 }
 
 func validName(field, name string) (string, error) {
@@ -303,13 +382,23 @@ func (s *Service) newPasswordHash(password, email string) (string, error) {
 }
 
 // AcceptInvitation sets the invited user's name and password, makes them
-// active, uses the token up and signs them in.
+// active, uses the token up and signs them in. It reads twice: the token,
+// then the user it names with the user's organization (whose plan and
+// primary administrator the session needs).
 func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput) (Session, error) {
 	name, err := validName("name", in.Name)
 	if err != nil {
 		return Session{}, err
 	}
-	_, u, version, err := s.redeem(ctx, in.Token, onetime.Invitation)
+	tok, err := s.token(ctx, in.Token, onetime.Invitation)
+	if err != nil {
+		return Session{}, err
+	}
+	ofToken, err := s.prefetch(ctx, append(userKeys(tok.Org, tok.User), keys.Org(tok.Org))...)
+	if err != nil {
+		return Session{}, fmt.Errorf("users: read the invited user and its organization: %w", err)
+	}
+	u, version, err := tokenUser(ctx, ofToken, tok)
 	if err != nil {
 		return Session{}, err
 	}
@@ -317,6 +406,10 @@ func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput) (Session
 		return Session{}, errBadToken
 	}
 	hash, err := s.newPasswordHash(in.Password, u.Email)
+	if err != nil {
+		return Session{}, err
+	}
+	o, _, err := readOrg(ctx, ofToken, u.Org)
 	if err != nil {
 		return Session{}, err
 	}
@@ -333,10 +426,6 @@ func (s *Service) AcceptInvitation(ctx context.Context, in AcceptInput) (Session
 		}
 		return Session{}, fmt.Errorf("users: accept invitation: %w", err)
 	}
-	o, _, err := s.org(ctx, u.Org)
-	if err != nil {
-		return Session{}, err
-	}
 	return s.session(u, o, s.now())
 }
 
@@ -349,7 +438,11 @@ type ResetInput struct {
 // ResetPassword sets a new password from a reset link and ends every
 // session of the user.
 func (s *Service) ResetPassword(ctx context.Context, in ResetInput) error {
-	_, u, version, err := s.redeem(ctx, in.Token, onetime.PasswordReset)
+	tok, err := s.token(ctx, in.Token, onetime.PasswordReset)
+	if err != nil {
+		return err
+	}
+	u, version, err := tokenUser(ctx, s.Table, tok)
 	if err != nil {
 		return err
 	}
@@ -552,7 +645,8 @@ type InviteInput struct {
 
 // Invite creates an invited user and sends the invitation, in one write.
 // Inviting an address that is already registered anywhere answers
-// "email_unavailable" without saying where.
+// "email_unavailable" without saying where. The organization, the inviter
+// and the partner organization are one read.
 func (s *Service) Invite(ctx context.Context, p principal.Principal, in InviteInput) (View, error) {
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
@@ -571,7 +665,15 @@ func (s *Service) Invite(ctx context.Context, p principal.Principal, in InviteIn
 		}
 		partner = p.Partner
 	}
-	o, _, err := s.org(ctx, p.Org)
+	ks := append([]storage.Key{keys.Org(p.Org)}, userKeys(p.Org, p.Subject)...)
+	if partner != "" && keys.ValidID(partner) {
+		ks = append(ks, keys.Partner(p.Org, partner))
+	}
+	read, err := s.prefetch(ctx, ks...)
+	if err != nil {
+		return View{}, fmt.Errorf("users: read the organization, the inviter and the partner: %w", err)
+	}
+	o, _, err := readOrg(ctx, read, p.Org)
 	if err != nil {
 		return View{}, err
 	}
@@ -579,14 +681,14 @@ func (s *Service) Invite(ctx context.Context, p principal.Principal, in InviteIn
 	u := User{ID: ids.At(now), Org: p.Org, Email: email, Name: name, Role: RoleHubUser, InvitedBy: p.Subject, CreatedAt: now}
 	var guard []storage.Op
 	if partner != "" {
-		pt, version, err := s.partner(ctx, p.Org, partner)
+		pt, version, err := loadPartner(ctx, read, p.Org, partner)
 		if err != nil {
 			return View{}, apperr.Field("partner_id", "partner_not_found", "no such partner organization")
 		}
 		u.Role, u.Partner, u.PartnerPending = RolePartnerUser, partner, pt.Status == PartnerPending
 		guard = append(guard, storage.Check(keys.Partner(p.Org, partner), storage.VersionIs(version)))
 	}
-	inviter := s.displayName(ctx, p)
+	inviter := displayName(ctx, read, p)
 	ops, err := InviteOps(u, Invitation{OrgName: o.Name, InviterName: inviter, Notify: true}, s.Links, s.Box, now)
 	if err != nil {
 		return View{}, err
@@ -604,8 +706,9 @@ func (s *Service) Invite(ctx context.Context, p principal.Principal, in InviteIn
 	return ViewOf(u, o.PrimaryAdmin), nil
 }
 
-func (s *Service) displayName(ctx context.Context, p principal.Principal) string {
-	u, _, err := s.load(ctx, p.Org, p.Subject)
+// displayName is how an email names p, read from g: the user's name.
+func displayName(ctx context.Context, g storage.Getter, p principal.Principal) string {
+	u, _, err := loadUser(ctx, g, p.Org, p.Subject)
 	if err != nil || u.Name == "" {
 		return "a colleague"
 	}
@@ -613,8 +716,16 @@ func (s *Service) displayName(ctx context.Context, p principal.Principal) string
 }
 
 // ResendInvitation sends a fresh invitation and voids the earlier links.
+// The user, the organization and the inviter are one read.
 func (s *Service) ResendInvitation(ctx context.Context, p principal.Principal, id string) error {
-	u, version, err := s.load(ctx, p.Org, id)
+	if !keys.ValidID(id) {
+		return errNotFound
+	}
+	read, err := s.prefetch(ctx, append([]storage.Key{keys.User(p.Org, id), keys.Org(p.Org)}, userKeys(p.Org, p.Subject)...)...)
+	if err != nil {
+		return fmt.Errorf("users: read user %s, its organization and the inviter: %w", id, err)
+	}
+	u, version, err := loadUser(ctx, read, p.Org, id)
 	if err != nil {
 		return err
 	}
@@ -624,7 +735,7 @@ func (s *Service) ResendInvitation(ctx context.Context, p principal.Principal, i
 	if u.Status != Invited {
 		return apperr.New(apperr.Conflict, "not_invited", "the user has already accepted the invitation")
 	}
-	o, _, err := s.org(ctx, p.Org)
+	o, _, err := readOrg(ctx, read, p.Org)
 	if err != nil {
 		return err
 	}
@@ -634,7 +745,7 @@ func (s *Service) ResendInvitation(ctx context.Context, p principal.Principal, i
 	if err != nil {
 		return err
 	}
-	tokenPut, event, err := InvitationOps(u, version+1, Invitation{OrgName: o.Name, InviterName: s.displayName(ctx, p)}, s.Links, s.Box, now)
+	tokenPut, event, err := InvitationOps(u, version+1, Invitation{OrgName: o.Name, InviterName: displayName(ctx, read, p)}, s.Links, s.Box, now)
 	if err != nil {
 		return err
 	}
@@ -649,31 +760,39 @@ func (s *Service) ResendInvitation(ctx context.Context, p principal.Principal, i
 
 // RevokeInvitation removes a user who has not accepted yet.
 func (s *Service) RevokeInvitation(ctx context.Context, p principal.Principal, id string) error {
-	u, _, err := s.load(ctx, p.Org, id)
-	if err != nil {
-		return err
-	}
-	if !visible(p, u) {
-		return errNotFound
-	}
-	if u.Status != Invited {
-		return apperr.New(apperr.Conflict, "not_invited", "the user has already accepted the invitation; delete the user instead")
-	}
-	return s.Delete(ctx, p, id)
+	return s.remove(ctx, p, id, true)
 }
 
 // Delete removes a user, never the primary administrator: the write checks
 // the organization's version, so a concurrent change of primary
 // administrator makes one of the two fail.
 func (s *Service) Delete(ctx context.Context, p principal.Principal, id string) error {
-	u, version, err := s.load(ctx, p.Org, id)
+	return s.remove(ctx, p, id, false)
+}
+
+// remove is Delete, and RevokeInvitation when invitedOnly: the user and
+// the organization, which names the primary administrator, are one read;
+// the write is conditional on the user's version read here, so the status
+// checked is the status removed.
+func (s *Service) remove(ctx context.Context, p principal.Principal, id string, invitedOnly bool) error {
+	if !keys.ValidID(id) {
+		return errNotFound
+	}
+	read, err := s.prefetch(ctx, keys.User(p.Org, id), keys.Org(p.Org))
+	if err != nil {
+		return fmt.Errorf("users: read user %s and its organization: %w", id, err)
+	}
+	u, version, err := loadUser(ctx, read, p.Org, id)
 	if err != nil {
 		return err
 	}
 	if !visible(p, u) {
 		return errNotFound
 	}
-	o, orgVersion, err := s.org(ctx, p.Org)
+	if invitedOnly && u.Status != Invited {
+		return apperr.New(apperr.Conflict, "not_invited", "the user has already accepted the invitation; delete the user instead")
+	}
+	o, orgVersion, err := readOrg(ctx, read, p.Org)
 	if err != nil {
 		return err
 	}
@@ -709,42 +828,51 @@ func (s *Service) ResetOtherPassword(ctx context.Context, p principal.Principal,
 	return s.sendReset(ctx, u, version, true)
 }
 
-// ChangePrimaryAdmin names another active hub user primary administrator.
-// The write is conditional on the organization's version and on the new
-// administrator's version, so it and a concurrent delete of either user
-// cannot both succeed.
-func (s *Service) ChangePrimaryAdmin(ctx context.Context, p principal.Principal, id string) (orgs.Organization, error) {
+// ChangePrimaryAdmin names another active hub user primary administrator,
+// if the organization is still at version (settings.ErrStale otherwise),
+// and returns the organization and its version after the change. The
+// organization and the user are one read; the write is conditional on the
+// organization's version and on the new administrator's version, so it and
+// a concurrent delete of either user cannot both succeed.
+func (s *Service) ChangePrimaryAdmin(ctx context.Context, p principal.Principal, version int64, id string) (orgs.Organization, int64, error) {
 	if p.Kind != principal.HubUser {
-		return orgs.Organization{}, apperr.New(apperr.Forbidden, "hub_users_only", "only hub users can change the primary administrator")
+		return orgs.Organization{}, 0, apperr.New(apperr.Forbidden, "hub_users_only", "only hub users can change the primary administrator")
 	}
-	u, version, err := s.load(ctx, p.Org, id)
+	read, err := s.prefetch(ctx, append([]storage.Key{keys.Org(p.Org)}, userKeys(p.Org, id)...)...)
 	if err != nil {
-		return orgs.Organization{}, apperr.Field("user_id", "user_not_found", "no such user")
+		return orgs.Organization{}, 0, fmt.Errorf("users: read the organization and user %s: %w", id, err)
+	}
+	o, orgVersion, err := readOrg(ctx, read, p.Org)
+	if err != nil {
+		return orgs.Organization{}, 0, err
+	}
+	if orgVersion != version {
+		return orgs.Organization{}, 0, settings.ErrStale
+	}
+	u, userVersion, err := loadUser(ctx, read, p.Org, id)
+	if err != nil {
+		return orgs.Organization{}, 0, apperr.Field("user_id", "user_not_found", "no such user")
 	}
 	if u.Role != RoleHubUser || u.Status != Active {
-		return orgs.Organization{}, apperr.Field("user_id", "not_eligible", "the primary administrator is an active hub user")
-	}
-	o, orgVersion, err := s.org(ctx, p.Org)
-	if err != nil {
-		return orgs.Organization{}, err
+		return orgs.Organization{}, 0, apperr.Field("user_id", "not_eligible", "the primary administrator is an active hub user")
 	}
 	if o.PrimaryAdmin == id {
-		return o, nil
+		return o, orgVersion, nil
 	}
 	o.PrimaryAdmin = id
 	orgItem, err := o.Item(orgVersion + 1)
 	if err != nil {
-		return orgs.Organization{}, err
+		return orgs.Organization{}, 0, err
 	}
 	err = s.Table.Write(ctx,
 		storage.Put(orgItem, storage.VersionIs(orgVersion)),
-		storage.Check(keys.User(p.Org, id), storage.VersionIs(version)),
+		storage.Check(keys.User(p.Org, id), storage.VersionIs(userVersion)),
 	)
 	if err != nil {
 		if errors.Is(err, storage.ErrConditionFailed) {
-			return orgs.Organization{}, errChanged
+			return orgs.Organization{}, 0, errChanged
 		}
-		return orgs.Organization{}, fmt.Errorf("users: change primary administrator: %w", err)
+		return orgs.Organization{}, 0, fmt.Errorf("users: change primary administrator: %w", err)
 	}
-	return o, nil
+	return o, orgVersion + 1, nil
 }

@@ -386,10 +386,17 @@ func TestPrimaryAdministratorChangeRacingADeleteKeepsExactlyOne(t *testing.T) {
 		email := fmt.Sprintf("candidate%d@acme.test", round)
 		f.invite(f.admin, email)
 		cand := f.accept(email, "Candidate")
+		before, err := f.table.Get(ctx, keys.Org(f.org))
+		if err != nil {
+			t.Fatal(err)
+		}
 		var wg sync.WaitGroup
 		var changeErr, deleteErr error
 		wg.Add(2)
-		go func() { defer wg.Done(); _, changeErr = f.svc.ChangePrimaryAdmin(ctx, f.admin, cand.User.ID) }()
+		go func() {
+			defer wg.Done()
+			_, _, changeErr = f.svc.ChangePrimaryAdmin(ctx, f.admin, before.Version, cand.User.ID)
+		}()
 		go func() { defer wg.Done(); deleteErr = f.svc.Delete(ctx, f.admin, cand.User.ID) }()
 		wg.Wait()
 		if changeErr == nil && deleteErr == nil {

@@ -53,6 +53,8 @@ type Authorizer struct {
 	// users keeps the decoded user items of recent sessions; each decision
 	// still reads the user's item and checks its token version.
 	users ItemCache[sessionUser]
+	// contexts keeps the response contexts of recent principals.
+	contexts contextCache
 }
 
 // sessionUser is what a session decision needs of a user's item: never its
@@ -98,7 +100,7 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 		a.Log.ErrorContext(ctx, "authorizer failed", slog.String("route", req.RouteKey), slog.String("error", err.Error()))
 		return events.APIGatewayV2CustomAuthorizerSimpleResponse{}, err
 	}
-	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: p.Context()}, nil
+	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: a.contexts.context(p)}, nil
 }
 
 func header(req events.APIGatewayV2CustomAuthorizerV2Request, name string) string {

@@ -223,10 +223,16 @@ func visible(p principal.Principal, it Integration) bool {
 }
 
 func (s *Service) loadIntegration(ctx context.Context, p principal.Principal, id string) (Integration, int64, error) {
+	return loadIntegration(ctx, s.Table, p, id)
+}
+
+// loadIntegration reads an integration p may see from the table or from a
+// prefetch.
+func loadIntegration(ctx context.Context, g storage.Getter, p principal.Principal, id string) (Integration, int64, error) {
 	if !validID(id) {
 		return Integration{}, 0, errIntegrationNotFound
 	}
-	it, version, err := storage.Load(ctx, s.Table, keys.Integration(p.Org, id), errIntegrationNotFound, IntegrationFromItem)
+	it, version, err := storage.Load(ctx, g, keys.Integration(p.Org, id), errIntegrationNotFound, IntegrationFromItem)
 	if err != nil {
 		return Integration{}, 0, err
 	}
@@ -356,8 +362,16 @@ type SubmitInput struct {
 // the Integration Form, validated against the form as it is now; the write
 // is conditional on that form's version, so answers to a form edited
 // meanwhile are refused rather than stored against the wrong questions.
+// The integration and the form are one read.
 func (s *Service) SubmitIntegration(ctx context.Context, p principal.Principal, id string, in SubmitInput) (Detail, int64, error) {
-	it, version, err := s.loadIntegration(ctx, p, id)
+	if !validID(id) {
+		return Detail{}, 0, errIntegrationNotFound
+	}
+	read, err := storage.Prefetch(ctx, s.Table, keys.Integration(p.Org, id), keys.IntegrationForm(p.Org))
+	if err != nil {
+		return Detail{}, 0, fmt.Errorf("integrations: read integration %s and the Integration Form: %w", id, err)
+	}
+	it, version, err := loadIntegration(ctx, read, p, id)
 	if err != nil {
 		return Detail{}, 0, err
 	}
@@ -367,7 +381,7 @@ func (s *Service) SubmitIntegration(ctx context.Context, p principal.Principal, 
 	if it.Status != Draft {
 		return Detail{}, 0, errNotADraft
 	}
-	form, formVersion, err := forms.LoadIntegrationForm(ctx, s.Table, p.Org)
+	form, formVersion, err := forms.LoadIntegrationForm(ctx, read, p.Org)
 	if err != nil {
 		return Detail{}, 0, err
 	}

@@ -29,6 +29,7 @@ import (
 // Table is the storage the service needs.
 type Table interface {
 	Get(ctx context.Context, k storage.Key) (storage.Item, error)
+	GetMany(ctx context.Context, keys ...storage.Key) (map[storage.Key]storage.Item, error)
 	Query(ctx context.Context, q storage.Query) (storage.Page, error)
 	Write(ctx context.Context, ops ...storage.Op) error
 }

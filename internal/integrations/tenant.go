@@ -151,7 +151,10 @@ func tenantEvent(t Tenant, kind outbox.Kind, now time.Time) (storage.Op, error) 
 
 // CreateTenant installs an integration of the organization for an
 // end-user: the tenant, its installation copy, a check that the
-// integration still exists and the tenant.created event, in one write.
+// integration exists and the tenant.created event, in one write. Hub users
+// and API keys see every integration of their organization, so for them
+// that check is the whole test and nothing is read first; a partner user
+// sees only their partner's, which only the integration's item says.
 func (s *Service) CreateTenant(ctx context.Context, p principal.Principal, in TenantInput) (Tenant, error) {
 	if !validID(in.IntegrationID) {
 		return Tenant{}, apperr.Field("integration_id", "integration_not_found", "no such integration")
@@ -164,11 +167,13 @@ func (s *Service) CreateTenant(ctx context.Context, p principal.Principal, in Te
 	if err != nil {
 		return Tenant{}, err
 	}
-	if _, _, err := s.loadIntegration(ctx, p, in.IntegrationID); err != nil {
-		if errors.Is(err, errIntegrationNotFound) {
-			return Tenant{}, apperr.Field("integration_id", "integration_not_found", "no such integration")
+	if p.Kind == principal.PartnerUser {
+		if _, _, err := s.loadIntegration(ctx, p, in.IntegrationID); err != nil {
+			if errors.Is(err, errIntegrationNotFound) {
+				return Tenant{}, apperr.Field("integration_id", "integration_not_found", "no such integration")
+			}
+			return Tenant{}, err
 		}
-		return Tenant{}, err
 	}
 	now := s.now()
 	t := Tenant{ID: ids.At(now), Org: p.Org, Integration: in.IntegrationID, EndUser: endUser, Config: cfg, Status: TenantActive, CreatedBy: p.Subject, CreatedAt: now, UpdatedAt: now}
@@ -204,23 +209,44 @@ type TenantUpdate struct {
 	Status *TenantStatus   `json:"status"`
 }
 
+// check validates the update, and returns its configuration compacted
+// (nil when it sets none).
+func (in TenantUpdate) check() (json.RawMessage, error) {
+	if in.Status != nil && *in.Status != TenantActive && *in.Status != TenantPaused {
+		return nil, apperr.Field("status", "invalid_status", "status is %s or %s; delete the tenant to archive it", TenantActive, TenantPaused)
+	}
+	if in.Config == nil {
+		return nil, nil
+	}
+	return config(in.Config)
+}
+
 // UpdateTenant changes a live tenant; ifMatch, when not 0, is the version
 // the change is conditional on.
 func (s *Service) UpdateTenant(ctx context.Context, p principal.Principal, id string, ifMatch int64, in TenantUpdate) (Tenant, int64, error) {
-	if in.Status != nil && *in.Status != TenantActive && *in.Status != TenantPaused {
-		return Tenant{}, 0, apperr.Field("status", "invalid_status", "status is %s or %s; delete the tenant to archive it", TenantActive, TenantPaused)
-	}
-	var cfg json.RawMessage
-	if in.Config != nil {
-		var err error
-		if cfg, err = config(in.Config); err != nil {
-			return Tenant{}, 0, err
-		}
+	cfg, err := in.check()
+	if err != nil {
+		return Tenant{}, 0, err
 	}
 	t, version, err := s.loadTenant(ctx, p, id)
 	if err != nil {
 		return Tenant{}, 0, err
 	}
+	return s.changeTenant(ctx, t, version, ifMatch, in.Status, cfg)
+}
+
+// UpdateTenantAt is UpdateTenant of t, which the caller has read at
+// version (with other items, in one read): the change is conditional on
+// that version, and nothing is read again.
+func (s *Service) UpdateTenantAt(ctx context.Context, t Tenant, version, ifMatch int64, in TenantUpdate) (Tenant, int64, error) {
+	cfg, err := in.check()
+	if err != nil {
+		return Tenant{}, 0, err
+	}
+	return s.changeTenant(ctx, t, version, ifMatch, in.Status, cfg)
+}
+
+func (s *Service) changeTenant(ctx context.Context, t Tenant, version, ifMatch int64, status *TenantStatus, cfg json.RawMessage) (Tenant, int64, error) {
 	if ifMatch != 0 && ifMatch != version {
 		return Tenant{}, 0, errStale
 	}
@@ -230,8 +256,8 @@ func (s *Service) UpdateTenant(ctx context.Context, p principal.Principal, id st
 	if cfg != nil {
 		t.Config = cfg
 	}
-	if in.Status != nil {
-		t.Status = *in.Status
+	if status != nil {
+		t.Status = *status
 	}
 	t.UpdatedAt = s.now()
 	ops, err := t.ops(version+1, storage.VersionIs(version))
@@ -239,7 +265,7 @@ func (s *Service) UpdateTenant(ctx context.Context, p principal.Principal, id st
 		return Tenant{}, 0, err
 	}
 	if err := s.Table.Write(ctx, ops...); err != nil {
-		return Tenant{}, 0, conflictOr(err, "update tenant "+id)
+		return Tenant{}, 0, conflictOr(err, "update tenant "+t.ID)
 	}
 	return t, version + 1, nil
 }
@@ -252,6 +278,13 @@ func (s *Service) ArchiveTenant(ctx context.Context, p principal.Principal, id s
 	if err != nil {
 		return err
 	}
+	return s.ArchiveTenantAt(ctx, p, t, version)
+}
+
+// ArchiveTenantAt is ArchiveTenant of t, which the caller has read at
+// version (with other items, in one read): the write is conditional on
+// that version, and nothing is read again.
+func (s *Service) ArchiveTenantAt(ctx context.Context, p principal.Principal, t Tenant, version int64) error {
 	if t.Status == TenantArchived {
 		return nil
 	}
@@ -266,7 +299,7 @@ func (s *Service) ArchiveTenant(ctx context.Context, p principal.Principal, id s
 		return err
 	}
 	if err := s.Table.Write(ctx, append(ops, event)...); err != nil {
-		return conflictOr(err, "archive tenant "+id)
+		return conflictOr(err, "archive tenant "+t.ID)
 	}
 	return nil
 }

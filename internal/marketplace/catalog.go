@@ -175,13 +175,13 @@ func (s *Service) List(ctx context.Context, p principal.Principal) (Catalog, err
 	return out, nil
 }
 
-// visibleIntegration reads one integration p may see; anything else is
-// 404, as if it did not exist.
-func (s *Service) visibleIntegration(ctx context.Context, p principal.Principal, id string) (integrations.Integration, error) {
+// visibleIntegration reads, from the table or a prefetch, one integration
+// p may see; anything else is 404, as if it did not exist.
+func visibleIntegration(ctx context.Context, g storage.Getter, p principal.Principal, id string) (integrations.Integration, error) {
 	if !ids.Valid(id) {
 		return integrations.Integration{}, errIntegrationNotFound
 	}
-	item, err := s.Table.Get(ctx, keys.Integration(p.Org, id))
+	item, err := g.Get(ctx, keys.Integration(p.Org, id))
 	if errors.Is(err, storage.ErrNotFound) {
 		return integrations.Integration{}, errIntegrationNotFound
 	}
@@ -207,7 +207,8 @@ type InstallInput struct {
 // Install creates the end-user's tenant of an integration they may see,
 // refused past their allowed_installs. The tenant, the tenant.created
 // event and the end-user's record (at the version read before counting)
-// are one write.
+// are one write. The end-user's record and the integration are one read;
+// counting the end-user's tenants is a Query, which no read batches with.
 func (s *Service) Install(ctx context.Context, p principal.Principal, in InstallInput) (Listing, error) {
 	if err := endUserOnly(p); err != nil {
 		return Listing{}, err
@@ -215,11 +216,19 @@ func (s *Service) Install(ctx context.Context, p principal.Principal, in Install
 	if in.IntegrationID == "" {
 		return Listing{}, apperr.Field("integration_id", "required", "integration_id names the integration to install")
 	}
-	user, version, err := s.see(ctx, p)
+	ks := []storage.Key{keys.EndUser(p.Org, p.Subject)}
+	if ids.Valid(in.IntegrationID) {
+		ks = append(ks, keys.Integration(p.Org, in.IntegrationID))
+	}
+	read, err := storage.Prefetch(ctx, s.Table, ks...)
+	if err != nil {
+		return Listing{}, fmt.Errorf("marketplace: read end-user and integration: %w", err)
+	}
+	user, version, err := s.seeFrom(ctx, p, read)
 	if err != nil {
 		return Listing{}, err
 	}
-	it, err := s.visibleIntegration(ctx, p, in.IntegrationID)
+	it, err := visibleIntegration(ctx, read, p, in.IntegrationID)
 	if err != nil {
 		return Listing{}, err
 	}
@@ -256,26 +265,30 @@ func (s *Service) Install(ctx context.Context, p principal.Principal, in Install
 	return listing(it, &install.Tenant), nil
 }
 
-// ownTenant reads a live tenant of the end-user p; another end-user's, an
-// archived one or one of another organization is 404.
-func (s *Service) ownTenant(ctx context.Context, p principal.Principal, id string) (integrations.Tenant, error) {
+// ownTenant reads a live tenant of the end-user p, and its version, with
+// the end-user's record in the same read; another end-user's, an archived
+// one or one of another organization is 404. The prefetch it returns
+// holds the end-user's record, for seeFrom.
+func (s *Service) ownTenant(ctx context.Context, p principal.Principal, id string) (integrations.Tenant, int64, storage.Prefetched, error) {
 	if err := endUserOnly(p); err != nil {
-		return integrations.Tenant{}, err
+		return integrations.Tenant{}, 0, storage.Prefetched{}, err
 	}
 	if !ids.Valid(id) {
-		return integrations.Tenant{}, errTenantNotFound
+		return integrations.Tenant{}, 0, storage.Prefetched{}, errTenantNotFound
 	}
-	t, _, err := s.Integrations.GetTenant(ctx, p, id)
-	if apperr.KindOf(err) == apperr.NotFound {
-		return integrations.Tenant{}, errTenantNotFound
-	}
+	tenantKey := keys.Tenant(p.Org, id)
+	read, err := storage.Prefetch(ctx, s.Table, tenantKey, keys.EndUser(p.Org, p.Subject))
 	if err != nil {
-		return integrations.Tenant{}, err
+		return integrations.Tenant{}, 0, storage.Prefetched{}, fmt.Errorf("marketplace: read tenant %s and end-user: %w", id, err)
+	}
+	t, version, err := storage.Load(ctx, read, tenantKey, errTenantNotFound, integrations.TenantFromItem)
+	if err != nil {
+		return integrations.Tenant{}, 0, storage.Prefetched{}, err
 	}
 	if t.Org != p.Org || t.EndUser != p.Subject || t.Status == integrations.TenantArchived {
-		return integrations.Tenant{}, errTenantNotFound
+		return integrations.Tenant{}, 0, storage.Prefetched{}, errTenantNotFound
 	}
-	return t, nil
+	return t, version, read, nil
 }
 
 // ConfigInput replaces an installation's configuration.
@@ -285,22 +298,24 @@ type ConfigInput struct {
 
 // Configure replaces the configuration of the end-user's installation of
 // an integration they may still see; ifMatch, when not 0, is the tenant
-// version it is conditional on.
+// version it is conditional on. The tenant and the end-user's record are
+// one read; the integration, whose key the tenant holds, a second; the
+// write is conditional on the tenant as first read.
 func (s *Service) Configure(ctx context.Context, p principal.Principal, tenantID string, ifMatch int64, in ConfigInput) (TenantView, int64, error) {
 	if in.Config == nil {
 		return TenantView{}, 0, apperr.Field("config", "required", "config is the installation's configuration, a JSON object")
 	}
-	t, err := s.ownTenant(ctx, p, tenantID)
+	t, version, read, err := s.ownTenant(ctx, p, tenantID)
 	if err != nil {
 		return TenantView{}, 0, err
 	}
-	if _, _, err := s.see(ctx, p); err != nil {
+	if _, _, err := s.seeFrom(ctx, p, read); err != nil {
 		return TenantView{}, 0, err
 	}
-	if _, err := s.visibleIntegration(ctx, p, t.Integration); err != nil {
+	if _, err := visibleIntegration(ctx, s.Table, p, t.Integration); err != nil {
 		return TenantView{}, 0, errTenantNotFound
 	}
-	updated, version, err := s.Integrations.UpdateTenant(ctx, p, t.ID, ifMatch, integrations.TenantUpdate{Config: in.Config})
+	updated, version, err := s.Integrations.UpdateTenantAt(ctx, t, version, ifMatch, integrations.TenantUpdate{Config: in.Config})
 	if err != nil {
 		return TenantView{}, 0, err
 	}
@@ -309,14 +324,15 @@ func (s *Service) Configure(ctx context.Context, p principal.Principal, tenantID
 
 // Uninstall archives the end-user's installation (tenant.archived in the
 // same write). An end-user may always remove what they installed, even
-// an integration they no longer see.
+// an integration they no longer see. The tenant and the end-user's record
+// are one read; the write is conditional on the tenant as read.
 func (s *Service) Uninstall(ctx context.Context, p principal.Principal, tenantID string) error {
-	t, err := s.ownTenant(ctx, p, tenantID)
+	t, version, read, err := s.ownTenant(ctx, p, tenantID)
 	if err != nil {
 		return err
 	}
-	if _, _, err := s.see(ctx, p); err != nil {
+	if _, _, err := s.seeFrom(ctx, p, read); err != nil {
 		return err
 	}
-	return s.Integrations.ArchiveTenant(ctx, p, t.ID)
+	return s.Integrations.ArchiveTenantAt(ctx, p, t, version)
 }

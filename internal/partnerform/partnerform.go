@@ -39,6 +39,7 @@ const AnswersType = "partner_form_answers"
 // Table is the storage the area needs.
 type Table interface {
 	Get(ctx context.Context, k storage.Key) (storage.Item, error)
+	GetMany(ctx context.Context, keys ...storage.Key) (map[storage.Key]storage.Item, error)
 	Query(ctx context.Context, q storage.Query) (storage.Page, error)
 	Write(ctx context.Context, ops ...storage.Op) error
 }
@@ -169,6 +170,11 @@ const (
 // Submit stores the answers of the caller's partner organization, makes it
 // active and raises partner_form.submitted, in one write (see the package
 // comment). A partner answers once: a second submission is a conflict.
+//
+// It reads twice before the write: the partner's users (a Query of their
+// scope, which lists member copies without the versions and password
+// hashes the write needs), then, in one GetMany, those users' items with
+// the partner, the form, the partner's answers and the organization.
 func (s *Service) Submit(ctx context.Context, p principal.Principal, in SubmitInput) (Submission, error) {
 	if err := area(p, principal.PartnerUser); err != nil {
 		return Submission{}, err
@@ -176,7 +182,17 @@ func (s *Service) Submit(ctx context.Context, p principal.Principal, in SubmitIn
 	if !keys.ValidID(p.Partner) {
 		return Submission{}, errPartnerUsersOnly
 	}
-	partnerItem, err := s.Table.Get(ctx, keys.Partner(p.Org, p.Partner))
+	members, err := s.memberIDs(ctx, p)
+	if err != nil {
+		return Submission{}, err
+	}
+	partnerKey := keys.Partner(p.Org, p.Partner)
+	read, userItems, err := s.readWithUsers(ctx, p.Org, members,
+		partnerKey, keys.PartnerForm(p.Org), keys.PartnerFormAnswers(p.Org, p.Partner), keys.Org(p.Org))
+	if err != nil {
+		return Submission{}, err
+	}
+	partnerItem, err := read.Get(ctx, partnerKey)
 	if err != nil {
 		return Submission{}, fmt.Errorf("partnerform: partner %s: %w", p.Partner, err)
 	}
@@ -185,7 +201,7 @@ func (s *Service) Submit(ctx context.Context, p principal.Principal, in SubmitIn
 		return Submission{}, err
 	}
 	if partner.Status != users.PartnerPending {
-		_, err := s.answers(ctx, p.Org, p.Partner)
+		_, err := loadAnswers(ctx, read, p.Org, p.Partner)
 		switch {
 		case errors.Is(err, errAnswersNotFound):
 			return Submission{}, errNotDue
@@ -194,7 +210,7 @@ func (s *Service) Submit(ctx context.Context, p principal.Principal, in SubmitIn
 		}
 		return Submission{}, errAlreadySubmitted
 	}
-	form, formVersion, err := loadForm(ctx, s.Table, p.Org)
+	form, formVersion, err := loadForm(ctx, read, p.Org)
 	if err != nil {
 		return Submission{}, err
 	}
@@ -219,7 +235,11 @@ func (s *Service) Submit(ctx context.Context, p principal.Principal, in SubmitIn
 	if err != nil {
 		return Submission{}, fmt.Errorf("partnerform: encode partner %s: %w", partner.ID, err)
 	}
-	userOps, submitter, err := s.activateUsers(ctx, p, now)
+	pending, submitter, err := pendingUsers(p, members, userItems)
+	if err != nil {
+		return Submission{}, err
+	}
+	userOps, err := s.activateUsers(ctx, p, read, pending, submitter, now)
 	if err != nil {
 		return Submission{}, err
 	}
@@ -259,84 +279,132 @@ type pendingUser struct {
 	version int64
 }
 
-// activateUsers are the writes that clear the pending flag of every user of
-// p's partner (user item and member copy, each conditional on the version
-// read) and re-invite those who have not accepted yet; and the submitter.
-func (s *Service) activateUsers(ctx context.Context, p principal.Principal, now time.Time) ([]storage.Op, users.User, error) {
-	pending, submitter, err := s.partnerUsers(ctx, p)
-	if err != nil {
-		return nil, users.User{}, err
-	}
+// activateUsers are the writes that clear the pending flag of every
+// pending user of p's partner (user item and member copy, each conditional
+// on the version read) and re-invite, from the submitter, those who have
+// not accepted yet; the invitations name the organization read from g.
+func (s *Service) activateUsers(ctx context.Context, p principal.Principal, g storage.Getter, pending []pendingUser, submitter users.User, now time.Time) ([]storage.Op, error) {
 	var orgName string
 	var ops []storage.Op
 	for _, u := range pending {
 		u.PartnerPending = false
 		puts, err := u.PutOps(u.version+1, storage.VersionIs(u.version))
 		if err != nil {
-			return nil, users.User{}, err
+			return nil, err
 		}
 		ops = append(ops, puts...)
 		if u.Status != users.Invited {
 			continue
 		}
 		if orgName == "" {
-			if orgName, err = s.orgName(ctx, p.Org); err != nil {
-				return nil, users.User{}, err
+			if orgName, err = readOrgName(ctx, g, p.Org); err != nil {
+				return nil, err
 			}
 		}
 		inv := users.Invitation{OrgName: orgName, InviterName: displayName(submitter)}
 		tokenPut, event, err := users.InvitationOps(u.User, u.version+1, inv, s.Links, s.Box, now)
 		if err != nil {
-			return nil, users.User{}, err
+			return nil, err
 		}
 		ops = append(ops, tokenPut, event)
 	}
-	return ops, submitter, nil
+	return ops, nil
 }
 
-// partnerUsers reads the users of p's partner whose pending flag is set,
-// and the user p.
-func (s *Service) partnerUsers(ctx context.Context, p principal.Principal) ([]pendingUser, users.User, error) {
-	var pending []pendingUser
-	submitter := users.User{ID: p.Subject}
+// memberIDs lists the ids of the users of p's partner, from the member
+// copies in the partner's users scope, each once.
+func (s *Service) memberIDs(ctx context.Context, p principal.Principal) ([]string, error) {
+	var ids []string
+	seen := map[string]bool{}
 	q := storage.Query{Index: keys.GSI1, PK: keys.UsersScope(p.Org, p.Partner), Limit: storage.MaxPageSize}
 	for {
 		page, err := s.Table.Query(ctx, q)
 		if err != nil {
-			return nil, users.User{}, fmt.Errorf("partnerform: users of partner %s: %w", p.Partner, err)
+			return nil, fmt.Errorf("partnerform: users of partner %s: %w", p.Partner, err)
 		}
 		for _, it := range page.Items {
 			member, err := users.FromItem(it)
 			if err != nil {
-				return nil, users.User{}, err
+				return nil, err
 			}
-			userItem, err := s.Table.Get(ctx, keys.User(p.Org, member.ID))
-			if errors.Is(err, storage.ErrNotFound) {
-				continue
-			}
-			if err != nil {
-				return nil, users.User{}, fmt.Errorf("partnerform: user %s: %w", member.ID, err)
-			}
-			u, err := users.FromItem(userItem)
-			if err != nil {
-				return nil, users.User{}, err
-			}
-			if u.ID == p.Subject {
-				submitter = u
-			}
-			if u.PartnerPending {
-				pending = append(pending, pendingUser{User: u, version: userItem.Version})
+			if !seen[member.ID] {
+				seen[member.ID] = true
+				ids = append(ids, member.ID)
 			}
 		}
 		if page.Cursor == "" {
-			return pending, submitter, nil
+			return ids, nil
 		}
 		q.Cursor = page.Cursor
 	}
 }
 
-func (s *Service) orgName(ctx context.Context, org string) (string, error) {
-	it, err := s.Table.Get(ctx, keys.Org(org))
+// readWithUsers reads the keys of other (a few, all different from user
+// keys) and the user items of ids in as few GetMany as storage.MaxGetKeys
+// allows: other and the first users in one, further users a hundred at a
+// time. The user items found are returned by key.
+func (s *Service) readWithUsers(ctx context.Context, org string, ids []string, other ...storage.Key) (storage.Prefetched, map[storage.Key]storage.Item, error) {
+	userKeys := make([]storage.Key, len(ids))
+	for i, id := range ids {
+		userKeys[i] = keys.User(org, id)
+	}
+	first := min(len(userKeys), storage.MaxGetKeys-len(other))
+	read, err := storage.Prefetch(ctx, s.Table, append(other[:len(other):len(other)], userKeys[:first]...)...)
+	if err != nil {
+		return storage.Prefetched{}, nil, fmt.Errorf("partnerform: read the partner, its form and its users: %w", err)
+	}
+	found := make(map[storage.Key]storage.Item, len(userKeys))
+	for _, k := range userKeys[:first] {
+		it, err := read.Get(ctx, k)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return storage.Prefetched{}, nil, err
+		}
+		found[k] = it
+	}
+	for rest := userKeys[first:]; len(rest) > 0; {
+		n := min(len(rest), storage.MaxGetKeys)
+		items, err := s.Table.GetMany(ctx, rest[:n]...)
+		if err != nil {
+			return storage.Prefetched{}, nil, fmt.Errorf("partnerform: read the partner's users: %w", err)
+		}
+		for k, it := range items {
+			found[k] = it
+		}
+		rest = rest[n:]
+	}
+	return read, found, nil
+}
+
+// pendingUsers picks, out of the user items found for the partner's
+// members, the users whose pending flag is set, at the version read, and
+// the user p. A member whose user item is gone is skipped.
+func pendingUsers(p principal.Principal, members []string, found map[storage.Key]storage.Item) ([]pendingUser, users.User, error) {
+	var pending []pendingUser
+	submitter := users.User{ID: p.Subject}
+	for _, id := range members {
+		userItem, ok := found[keys.User(p.Org, id)]
+		if !ok {
+			continue
+		}
+		u, err := users.FromItem(userItem)
+		if err != nil {
+			return nil, users.User{}, err
+		}
+		if u.ID == p.Subject {
+			submitter = u
+		}
+		if u.PartnerPending {
+			pending = append(pending, pendingUser{User: u, version: userItem.Version})
+		}
+	}
+	return pending, submitter, nil
+}
+
+func readOrgName(ctx context.Context, g storage.Getter, org string) (string, error) {
+	it, err := g.Get(ctx, keys.Org(org))
 	if err != nil {
 		return "", fmt.Errorf("partnerform: organization %s: %w", org, err)
 	}
@@ -351,12 +419,13 @@ func displayName(u users.User) string {
 	return u.Email
 }
 
-func (s *Service) answers(ctx context.Context, org, partner string) (Submission, error) {
+// loadAnswers reads a partner's answers from the table or a prefetch.
+func loadAnswers(ctx context.Context, g settings.Getter, org, partner string) (Submission, error) {
 	if !keys.ValidID(partner) {
 		return Submission{}, errAnswersNotFound
 	}
 	var sub Submission
-	version, err := settings.Load(ctx, s.Table, keys.PartnerFormAnswers(org, partner), AnswersType, &sub)
+	version, err := settings.Load(ctx, g, keys.PartnerFormAnswers(org, partner), AnswersType, &sub)
 	if err != nil {
 		return Submission{}, err
 	}
@@ -371,7 +440,7 @@ func (s *Service) Answers(ctx context.Context, p principal.Principal, partner st
 	if err := area(p, principal.HubUser); err != nil {
 		return Submission{}, err
 	}
-	return s.answers(ctx, p.Org, partner)
+	return loadAnswers(ctx, s.Table, p.Org, partner)
 }
 
 // Page is one page of answers, by partner id.

@@ -2,6 +2,7 @@ package partnerform_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -148,6 +149,28 @@ func TestAFormWithoutQuestionsStillActivatesAnInvitedPartner(t *testing.T) {
 	}
 	if pt := partnerOf(t, h, org.ID, pending.Partner); pt.Status != users.PartnerActive {
 		t.Fatalf("partner status %s", pt.Status)
+	}
+}
+
+// A partner with more users than one GetMany reads (the partner, form,
+// answers and organization share the first) is read in several, and then
+// refused as too many to activate in one write, not failed.
+func TestAPartnerWithMoreUsersThanOneReadIsRefusedAsTooMany(t *testing.T) {
+	h := settingstest.New(t, settingstest.Embedded(t))
+	ctx := context.Background()
+	org := h.NewOrg(principal.Standard)
+	pending := h.Partner(org, "Large Partner", "user0@partner.test", true)
+	for i := 1; i < storage.MaxGetKeys; i++ {
+		if _, err := h.Users.Invite(ctx, org.Admin, users.InviteInput{Email: fmt.Sprintf("user%d@partner.test", i), PartnerID: pending.Partner}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	resp := h.Serve("partner-form", settingstest.Request{Method: "POST", Path: "/partner-form/answers", Caller: pending, Body: `{"answers":{}}`})
+	if resp.Status != 409 || resp.Problem.Code != "too_many_partner_users" {
+		t.Fatalf("submit for %d users: %d %s", storage.MaxGetKeys, resp.Status, resp.Body)
+	}
+	if pt := partnerOf(t, h, org.ID, pending.Partner); pt.Status != users.PartnerPending {
+		t.Fatalf("partner status %s after a refused submission", pt.Status)
 	}
 }
 

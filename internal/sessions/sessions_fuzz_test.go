@@ -1,6 +1,7 @@
 package sessions_test
 
 import (
+	"encoding/base64"
 	"errors"
 	"strings"
 	"testing"
@@ -29,7 +30,8 @@ func FuzzVerify(f *testing.F) {
 	})
 	forgedToken, _ := forged.SignedString([]byte("not-the-hub-key-not-the-hub-key!"))
 	none, _ := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims{"iss": sessions.Issuer, "sub": "u", "org": "o"}).SignedString(jwt.UnsafeAllowNoneSignatureType)
-	for _, seed := range []string{valid, forgedToken, none, valid[:len(valid)-2], strings.ToUpper(valid), "a.b.c", "", strings.Repeat("a", sessions.MaxTokenSize+1)} {
+	escapedIssuer := "eyJhbGciOiJIUzI1NiJ9." + base64.RawURLEncoding.EncodeToString([]byte(`{"iss":"integration\u002dhub","sub":"u"}`)) + ".c2ln"
+	for _, seed := range []string{valid, forgedToken, none, escapedIssuer, valid[:len(valid)-2], strings.ToUpper(valid), "a.b.c", "", strings.Repeat("a", sessions.MaxTokenSize+1)} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, token string) {

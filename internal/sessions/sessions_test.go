@@ -2,6 +2,7 @@ package sessions_test
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"strings"
@@ -67,6 +68,7 @@ func TestVerifyRefusesEverythingButAFreshHubSession(t *testing.T) {
 		"no organization":      {sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.Org = "" })), false},
 		"other issuer":         {sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.Issuer = "someone" })), true},
 		"no issuer":            {sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.Issuer = "" })), true},
+		"hub issuer elsewhere": {sign(t, jwt.SigningMethodHS256, key, with(func(c *sessions.Claims) { c.Issuer, c.Subject = "someone", sessions.Issuer })), true},
 		"unknown alg":          {"eyJhbGciOiJYWDk5In0." + strings.Split(sign(t, jwt.SigningMethodHS256, key, valid()), ".")[1] + ".c2ln", true},
 		"oversized":            {strings.Repeat("a", sessions.MaxTokenSize+1), true},
 		"garbage":              {"not.a.jwt", true},
@@ -89,4 +91,23 @@ func TestVerifyRefusesEverythingButAFreshHubSession(t *testing.T) {
 	if _, err := s.Verify(sign(t, jwt.SigningMethodHS256, key, valid())); err != nil {
 		t.Fatalf("a valid token was refused: %v", err)
 	}
+	// The issuer and audience spelt with JSON escapes are still the hub's:
+	// such a token is a session (and this one, signed with the key, a valid
+	// one).
+	escaped := signRaw(t, `{"iss":"integration\u002dhub","aud":"integration\u002dhub/session","sub":"u1","org":"o1","iat":`+
+		fmt.Sprint(now.Unix())+`,"exp":`+fmt.Sprint(now.Add(time.Hour).Unix())+`}`)
+	if c, err := s.Verify(escaped); err != nil || c.Issuer != sessions.Issuer || !sessions.LooksLikeSession(escaped) {
+		t.Fatalf("a session whose issuer is escaped: %+v, %v", c, err)
+	}
+}
+
+// signRaw signs payload, exactly as given, as an HS256 session would be.
+func signRaw(t *testing.T, payload string) string {
+	t.Helper()
+	text := base64.RawURLEncoding.EncodeToString([]byte(`{"alg":"HS256","typ":"JWT"}`)) + "." + base64.RawURLEncoding.EncodeToString([]byte(payload))
+	sig, err := jwt.SigningMethodHS256.Sign(text, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text + "." + base64.RawURLEncoding.EncodeToString(sig)
 }

@@ -115,22 +115,29 @@ func endUserOnly(p principal.Principal) error {
 	return nil
 }
 
-// catalogQuery reads the organization's integrations by name: one Query,
-// of at most a page; the marketplace keeps the published ones p may see.
+// catalogQuery reads the organization's integrations by name: one Query
+// up to storage.MaxPageSize integrations, one more for each page beyond;
+// the marketplace keeps the published ones p may see.
 func (s *Service) catalogQuery(ctx context.Context, org string) ([]integrations.Integration, error) {
-	page, err := s.Table.Query(ctx, storage.Query{Index: keys.GSI1, PK: keys.IntegrationsScope(org), Limit: storage.MaxPageSize})
-	if err != nil {
-		return nil, fmt.Errorf("marketplace: catalog of %s: %w", org, err)
-	}
-	out := make([]integrations.Integration, 0, len(page.Items))
-	for _, item := range page.Items {
-		it, err := integrations.IntegrationFromItem(item)
+	q := storage.Query{Index: keys.GSI1, PK: keys.IntegrationsScope(org), Limit: storage.MaxPageSize}
+	var out []integrations.Integration
+	for {
+		page, err := s.Table.Query(ctx, q)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("marketplace: catalog of %s: %w", org, err)
 		}
-		out = append(out, it)
+		for _, item := range page.Items {
+			it, err := integrations.IntegrationFromItem(item)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, it)
+		}
+		if page.Cursor == "" {
+			return out, nil
+		}
+		q.Cursor = page.Cursor
 	}
-	return out, nil
 }
 
 // tenantsOf reads the end-user's live tenants: one Query of their

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"regexp"
 	"sort"
 	"strings"
@@ -19,6 +20,7 @@ import (
 	"github.com/integration-hub/hub/internal/marketplace"
 	"github.com/integration-hub/hub/internal/outbox"
 	"github.com/integration-hub/hub/internal/principal"
+	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/testenv"
 )
 
@@ -325,5 +327,22 @@ func TestThePageMayBeFramedOnlyByTheMarketplaceOrigin(t *testing.T) {
 	}
 	if r := s.h.serve(s.org.Hub, "GET", "/marketplace/integrations", nil, nil); r.Status != 403 {
 		t.Fatalf("a hub user reads an end-user catalog: %d", r.Status)
+	}
+}
+
+func TestACatalogOfMoreIntegrationsThanAPageListsThemAll(t *testing.T) {
+	s := newShop(t)
+	extra := storage.MaxPageSize + 1
+	for i := range extra {
+		s.h.integration(s.org, fmt.Sprintf("Bulk %04d", i), integrations.Audience{})
+	}
+	bulk := 0
+	for _, name := range names(s.catalog(t, s.endUser("anyone", nil)), "") {
+		if strings.HasPrefix(name, "Bulk ") {
+			bulk++
+		}
+	}
+	if bulk != extra {
+		t.Fatalf("the catalog lists %d of the %d integrations everyone may see", bulk, extra)
 	}
 }

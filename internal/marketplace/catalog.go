@@ -141,13 +141,22 @@ func (s *Service) catalogQuery(ctx context.Context, org string) ([]integrations.
 }
 
 // tenantsOf reads the end-user's live tenants: one Query of their
-// partition.
+// partition up to storage.MaxPageSize tenants, one more for each page
+// beyond (every one counts against allowed_installs).
 func (s *Service) tenantsOf(ctx context.Context, p principal.Principal) ([]integrations.Tenant, error) {
-	page, err := s.Integrations.EndUserTenants(ctx, p.Org, p.Subject, integrations.PageInput{Limit: storage.MaxPageSize})
-	if err != nil {
-		return nil, fmt.Errorf("marketplace: tenants of the end-user: %w", err)
+	in := integrations.PageInput{Limit: storage.MaxPageSize}
+	var out []integrations.Tenant
+	for {
+		page, err := s.Integrations.EndUserTenants(ctx, p.Org, p.Subject, in)
+		if err != nil {
+			return nil, fmt.Errorf("marketplace: tenants of the end-user: %w", err)
+		}
+		out = append(out, page.Tenants...)
+		if page.Cursor == "" {
+			return out, nil
+		}
+		in.Cursor = page.Cursor
 	}
-	return page.Tenants, nil
 }
 
 // List is the end-user's catalog: one Query for the integrations, one for

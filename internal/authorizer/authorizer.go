@@ -103,7 +103,12 @@ func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAu
 	return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: a.contexts.context(p)}, nil
 }
 
+// header reads a header by its lower-case name, as API Gateway (payload
+// 2.0) delivers names, or in any other case.
 func header(req events.APIGatewayV2CustomAuthorizerV2Request, name string) string {
+	if v, ok := req.Headers[name]; ok {
+		return v
+	}
 	for k, v := range req.Headers {
 		if strings.EqualFold(k, name) {
 			return v

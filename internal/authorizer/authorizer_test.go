@@ -139,6 +139,8 @@ func TestAuthorizerHandsEachCredentialKindToItsResolver(t *testing.T) {
 	}{
 		{"X-API-KEY header", map[string]string{"x-api-key": "ihk_abc_secret"}, principal.APIKey, true},
 		{"API key as a bearer credential", map[string]string{"authorization": "Bearer ihk_abc_secret"}, principal.APIKey, true},
+		{"header names in another case", map[string]string{"Authorization": "Bearer ihk_abc_secret"}, principal.APIKey, true},
+		{"X-Api-Key in another case", map[string]string{"X-Api-Key": "ihk_abc_secret"}, principal.APIKey, true},
 		{"marketplace token", map[string]string{"authorization": "Bearer " + marketplaceJWT}, principal.EndUser, true},
 		{"API key without a resolver", map[string]string{"x-api-key": "ihk_abc_secret"}, "", false},
 		{"marketplace token without a resolver", map[string]string{"authorization": "Bearer " + marketplaceJWT}, "", false},

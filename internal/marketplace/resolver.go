@@ -31,6 +31,35 @@ type Resolver struct {
 	// only a key set could verify.
 	JWKS *tokens.JWKS
 	Now  func() time.Time
+
+	// verifiers keeps decoded verifier copies with their secrets opened,
+	// valid only for the exact item read (its version and content): a
+	// rotation, a revocation or any other write is a miss. Whether a secret
+	// is live is still decided at each decision's time.
+	verifiers authorizer.ItemCache[*verifier]
+}
+
+// verifier is a decoded verifier copy and its HS256 secrets, opened.
+type verifier struct {
+	doc     document
+	secrets []openedSecret // doc.Secrets, in order
+}
+
+type openedSecret struct {
+	secret []byte
+	err    error // decided when the secret is offered, as before
+}
+
+func (r *Resolver) decodeVerifier(item storage.Item) (*verifier, error) {
+	v := &verifier{}
+	if err := settings.Decode(item, VerifierType, &v.doc); err != nil {
+		return nil, fmt.Errorf("marketplace: %w", err)
+	}
+	for _, sec := range v.doc.Secrets {
+		secret, err := openSecret(r.Secrets, v.doc.Org, sec)
+		v.secrets = append(v.secrets, openedSecret{secret, err})
+	}
+	return v, nil
 }
 
 var _ authorizer.CredentialResolver = (*Resolver)(nil)
@@ -80,11 +109,12 @@ func (r *Resolver) Resolve(ctx context.Context, token string, _ events.APIGatewa
 	if err != nil {
 		return principal.Principal{}, fmt.Errorf("marketplace: read verifier: %w", err)
 	}
-	var doc document
-	if err := settings.Decode(item, VerifierType, &doc); err != nil {
-		return principal.Principal{}, fmt.Errorf("marketplace: %w", err)
+	v, err := r.verifiers.Decode(item, r.decodeVerifier)
+	if err != nil {
+		return principal.Principal{}, err
 	}
-	id, err := tokens.Verify(ctx, token, doc.rules(now), r.finder(doc, now), now)
+	doc := v.doc
+	id, err := tokens.Verify(ctx, token, doc.rules(now), r.finder(v, now), now)
 	if errors.Is(err, tokens.ErrRefused) {
 		return principal.Principal{}, deny("organization %s: %v", doc.Org, err)
 	}
@@ -101,19 +131,20 @@ func (r *Resolver) Resolve(ctx context.Context, token string, _ events.APIGatewa
 // secrets live at now, for a public algorithm its keys recorded with that
 // algorithm, each narrowed to the token's kid when it names one; a kid the
 // document does not have is looked up in the organization's JWK Set.
-func (r *Resolver) finder(doc document, now time.Time) tokens.KeyFinder {
+func (r *Resolver) finder(v *verifier, now time.Time) tokens.KeyFinder {
+	doc := v.doc
 	return func(ctx context.Context, alg tokens.Algorithm, kid string) ([]tokens.Key, error) {
 		var out []tokens.Key
 		if alg == tokens.HS256 {
-			for _, sec := range doc.Secrets {
+			for i, sec := range doc.Secrets {
 				if !sec.liveAt(now) || (kid != "" && sec.Kid != kid) {
 					continue
 				}
-				secret, err := openSecret(r.Secrets, doc.Org, sec)
-				if err != nil {
-					return nil, err
+				opened := v.secrets[i]
+				if opened.err != nil {
+					return nil, opened.err
 				}
-				out = append(out, tokens.HMACKey(sec.Kid, secret))
+				out = append(out, tokens.HMACKey(sec.Kid, opened.secret))
 			}
 			return out, nil
 		}

@@ -246,3 +246,64 @@ func TestAJWKSURLVerifiesItsKeysAndIsFetchedSparingly(t *testing.T) {
 		t.Fatal("HS256 under a JWKS key's kid passed")
 	}
 }
+
+// TestAWarmResolverSeesEveryChangeToTheVerifiers decides tokens one after
+// the other with one resolver, which keeps decoded verifier copies, and
+// changes the organizations' settings in between: each decision must be
+// the one the settings make now, and never use another organization's
+// verifier.
+func TestAWarmResolverSeesEveryChangeToTheVerifiers(t *testing.T) {
+	h := newHub(t)
+	a, b := h.newOrg(""), h.newOrg("")
+	h.rules(a, marketplace.RulesInput{Issuer: "acme"})
+	h.rules(b, marketplace.RulesInput{Issuer: "globex"})
+	secretA, secretB := h.newSecret(a, 0), h.newSecret(b, 0)
+	// c and d name no issuer: their tokens find them by kid.
+	c, d := h.newOrg(""), h.newOrg("")
+	keyC, keyD := rsaKey(t), rsaKey(t)
+	hs := func(iss string, s marketplace.NewSecret) string {
+		return h.token(jwt.SigningMethodHS256, []byte(s.Secret), "", jwt.MapClaims{"iss": iss, "sub": "eu"})
+	}
+	rs := func(k *rsa.PrivateKey) string {
+		return h.token(jwt.SigningMethodRS256, k, "shared", jwt.MapClaims{"sub": "eu"})
+	}
+	var rotatedA marketplace.NewSecret
+	steps := []struct {
+		name    string
+		change  func()
+		token   func() string
+		wantOrg string // "" = denied
+	}{
+		{"a's token", nil, func() string { return hs("acme", secretA) }, a.ID},
+		{"a's token again", nil, func() string { return hs("acme", secretA) }, a.ID},
+		{"b's token", nil, func() string { return hs("globex", secretB) }, b.ID},
+		{"a's issuer signed with b's secret", nil, func() string { return hs("acme", secretB) }, ""},
+		{"a's old secret after a rotation without grace", func() { rotatedA = h.newSecret(a, 0) }, func() string { return hs("acme", secretA) }, ""},
+		{"a's new secret", nil, func() string { return hs("acme", rotatedA) }, a.ID},
+		{"c's key", func() {
+			if r := h.addKey(c, marketplace.KeyInput{Kid: "shared", Algorithm: "RS256", Key: publicPEM(t, &keyC.PublicKey)}); r.Status != 201 {
+				t.Fatalf("add key: %d %s", r.Status, r.Body)
+			}
+		}, func() string { return rs(keyC) }, c.ID},
+		{"c's key, removed", func() {
+			if r := h.serve(c.Hub, "DELETE", "/marketplace/settings/keys/shared", map[string]string{"If-Match": h.etag(c)}, nil); r.Status != 200 {
+				t.Fatalf("delete key: %d %s", r.Status, r.Body)
+			}
+		}, func() string { return rs(keyC) }, ""},
+		{"c's key, once d registered its own under the same kid", func() {
+			if r := h.addKey(d, marketplace.KeyInput{Kid: "shared", Algorithm: "RS256", Key: publicPEM(t, &keyD.PublicKey)}); r.Status != 201 {
+				t.Fatalf("add key: %d %s", r.Status, r.Body)
+			}
+		}, func() string { return rs(keyC) }, ""},
+		{"d's key under that kid", nil, func() string { return rs(keyD) }, d.ID},
+	}
+	for _, s := range steps {
+		if s.change != nil {
+			s.change()
+		}
+		p, ok := h.authorize(s.token())
+		if ok != (s.wantOrg != "") || p.Org != s.wantOrg {
+			t.Fatalf("%s: authorized %v as %q, want %q", s.name, ok, p.Org, s.wantOrg)
+		}
+	}
+}

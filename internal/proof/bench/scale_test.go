@@ -15,6 +15,7 @@ import (
 
 	"github.com/integration-hub/hub/internal/emulators"
 	"github.com/integration-hub/hub/internal/ids"
+	"github.com/integration-hub/hub/internal/keys"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/proof/prooftest"
 	"github.com/integration-hub/hub/internal/storage"
@@ -157,8 +158,14 @@ func BenchmarkListPage(b *testing.B) {
 	if org.EndUser.Kind == "" {
 		return // no marketplace yet
 	}
+	// NewOrg created a few integrations of its own: the organization is
+	// brought to exactly 1,000.
+	existing, err := h.Deps.Table.Query(ctx, storage.Query{Index: keys.GSI1, PK: keys.IntegrationsScope(org.ID), Limit: storage.MaxPageSize})
+	if err != nil {
+		b.Fatal(err)
+	}
 	var integrations []string
-	for i := range 1000 {
+	for i := range 1000 - len(existing.Items) {
 		resp := h.MustDo(prooftest.Request{Method: "POST", Path: "/integrations", Caller: org.Admin,
 			Body: prooftest.JSONBody(map[string]any{"name": fmt.Sprintf("Scale %04d", i), "published": true})}, http.StatusCreated)
 		integrations = append(integrations, resp.Field("id"))

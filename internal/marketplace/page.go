@@ -11,6 +11,7 @@ import (
 	"html/template"
 	"net/url"
 	"strings"
+	"sync"
 
 	"github.com/integration-hub/hub/internal/apperr"
 	"github.com/integration-hub/hub/internal/keys"
@@ -51,7 +52,9 @@ func cspHash(b []byte) string {
 	return "'sha256-" + base64.StdEncoding.EncodeToString(sum[:]) + "'"
 }
 
-var assets = func() pageAssets {
+// assets are built on the first page served: only the marketplace function
+// serves it, and every function links this package.
+var assets = sync.OnceValue(func() pageAssets {
 	read := func(name string) []byte {
 		b, err := pageFiles.ReadFile(name)
 		if err != nil {
@@ -68,7 +71,7 @@ var assets = func() pageAssets {
 		styleHash:  cspHash(style),
 		scriptHash: cspHash(script),
 	}
-}()
+})
 
 // pageConfig is what the script reads from the page's JSON data block.
 type pageConfig struct {
@@ -106,8 +109,8 @@ func origin(raw string) (string, bool) {
 func ContentSecurityPolicy(parentOrigin string) string {
 	return strings.Join([]string{
 		"default-src 'none'",
-		"script-src " + assets.scriptHash,
-		"style-src " + assets.styleHash,
+		"script-src " + assets().scriptHash,
+		"style-src " + assets().styleHash,
 		"img-src https:",
 		"connect-src 'self'",
 		"base-uri 'none'",
@@ -148,9 +151,9 @@ func (s *Service) Page(ctx context.Context, p principal.Principal) (RenderedPage
 		return RenderedPage{}, errNoMarketplaceURL
 	}
 	var out bytes.Buffer
-	err = assets.html.Execute(&out, map[string]any{
-		"Style":  assets.style,
-		"Script": assets.script,
+	err = assets().html.Execute(&out, map[string]any{
+		"Style":  assets().style,
+		"Script": assets().script,
 		"Config": pageConfig{ParentOrigin: parent, API: PagePath},
 	})
 	if err != nil {

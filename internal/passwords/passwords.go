@@ -49,7 +49,9 @@ var (
 //go:embed common.txt
 var commonList []byte
 
-var common = func() map[string]struct{} {
+// common is built on the first check: only the functions that set
+// passwords use it.
+var common = sync.OnceValue(func() map[string]struct{} {
 	m := map[string]struct{}{}
 	sc := bufio.NewScanner(bytes.NewReader(commonList))
 	for sc.Scan() {
@@ -58,7 +60,7 @@ var common = func() map[string]struct{} {
 		}
 	}
 	return m
-}()
+})
 
 // Check applies the policy: length, a list of the most common passwords
 // (compared case-insensitively), and not containing the email's local part.
@@ -79,7 +81,7 @@ func Check(password, email string) error {
 		return ErrTooLong
 	}
 	lower := strings.ToLower(password)
-	if _, ok := common[lower]; ok {
+	if _, ok := common()[lower]; ok {
 		return ErrCommon
 	}
 	if local, _, ok := strings.Cut(strings.ToLower(email), "@"); ok && len(local) >= 4 && strings.Contains(lower, local) {

@@ -85,22 +85,9 @@ func getManySeveralKeys(ctx context.Context, h Harness) error {
 }
 
 func getManyMissingKeysAbsent(ctx context.Context, h Harness) error {
-	ks := newKeyspace()
-	present := probe(ks.key("A", "A#1"))
-	deleted := probe(ks.key("A", "gone"))
-	if err := putAll(ctx, h.Table, []storage.Item{present, deleted}); err != nil {
+	present, absent, err := presentAndMissing(ctx, h)
+	if err != nil {
 		return err
-	}
-	if err := h.Table.Write(ctx, storage.Delete(deleted.Key, storage.Present())); err != nil {
-		return fmt.Errorf("delete %s: %w", deleted.Key, err)
-	}
-	absent := []storage.Key{
-		ks.key("never", "written"),
-		ks.key("A", "A"),
-		ks.key("A", "A#"),
-		ks.key("A", "A#10"),
-		ks.key("A#", "1"),
-		deleted.Key,
 	}
 	return errors.Join(
 		getMany(ctx, h.Table, append([]storage.Key{present.Key}, absent...), []storage.Item{present}),

@@ -448,25 +448,36 @@ func garbageCursor(ctx context.Context, h Harness) error {
 	return errors.Join(errs...)
 }
 
-func getMissing(ctx context.Context, h Harness) error {
+// presentAndMissing writes one item and leaves keys that have none: never
+// written, prefixes and extensions of the present key, and one written
+// then deleted.
+func presentAndMissing(ctx context.Context, h Harness) (present storage.Item, absent []storage.Key, err error) {
 	ks := newKeyspace()
-	present := probe(ks.key("A", "A#1"))
+	present = probe(ks.key("A", "A#1"))
 	deleted := probe(ks.key("A", "gone"))
 	if err := putAll(ctx, h.Table, []storage.Item{present, deleted}); err != nil {
-		return err
+		return storage.Item{}, nil, err
 	}
 	if err := h.Table.Write(ctx, storage.Delete(deleted.Key, storage.Present())); err != nil {
-		return fmt.Errorf("delete %s: %w", deleted.Key, err)
+		return storage.Item{}, nil, fmt.Errorf("delete %s: %w", deleted.Key, err)
 	}
-	var errs []error
-	for _, k := range []storage.Key{
+	return present, []storage.Key{
 		ks.key("never", "written"),
 		ks.key("A", "A"),
 		ks.key("A", "A#"),
 		ks.key("A", "A#10"),
 		ks.key("A#", "1"),
 		deleted.Key,
-	} {
+	}, nil
+}
+
+func getMissing(ctx context.Context, h Harness) error {
+	present, absent, err := presentAndMissing(ctx, h)
+	if err != nil {
+		return err
+	}
+	var errs []error
+	for _, k := range absent {
 		errs = append(errs, missing(ctx, h.Table, k))
 	}
 	errs = append(errs, stored(ctx, h.Table, present))

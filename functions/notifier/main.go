@@ -7,8 +7,9 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/integration-hub/hub/internal/app"
+	"github.com/integration-hub/hub/internal/app/appses"
 )
 
 func main() {
-	lambda.Start(app.MustFromEnv(app.WithSES).Notifier().Handle)
+	lambda.Start(app.MustFromEnv(appses.WithSES).Notifier().Handle)
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/integration-hub/hub/internal/apikeys"
 	"github.com/integration-hub/hub/internal/authorizer"
 	"github.com/integration-hub/hub/internal/company"
-	"github.com/integration-hub/hub/internal/email"
 	"github.com/integration-hub/hub/internal/forms"
 	"github.com/integration-hub/hub/internal/integrations"
 	"github.com/integration-hub/hub/internal/marketplace"
@@ -212,5 +211,3 @@ func (d *Deps) Notifier() *notifier.Notifier {
 		notifier.WithLease(NotifierLease),
 		notifier.WithRecipients(notifications.Resolver{Table: d.Table}))
 }
-
-var _ notifier.Sender = (*email.SES)(nil)

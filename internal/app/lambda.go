@@ -10,7 +10,6 @@ import (
 
 	"github.com/integration-hub/hub/internal/awsenv"
 	"github.com/integration-hub/hub/internal/config"
-	"github.com/integration-hub/hub/internal/email"
 	"github.com/integration-hub/hub/internal/sourcecontrol"
 	"github.com/integration-hub/hub/internal/storage/dynamo"
 	"github.com/integration-hub/hub/internal/tableschema"
@@ -19,20 +18,6 @@ import (
 
 // Option adds to the dependencies a function builds at init.
 type Option func(ctx context.Context, cfg config.Config, d *Deps) error
-
-// WithSES builds the SES sender, for the functions that send email; only
-// their binaries link the SES client.
-func WithSES(ctx context.Context, cfg config.Config, d *Deps) error {
-	if cfg.Sender == "" {
-		return fmt.Errorf("app: HUB_SENDER is required to send email")
-	}
-	client, err := email.NewSESClient(ctx, cfg.SESEndpoint)
-	if err != nil {
-		return fmt.Errorf("app: SES client: %w", err)
-	}
-	d.Sender = email.NewSES(client, cfg.Sender)
-	return nil
-}
 
 // WithSourceControl reads the Source Control area's OAuth providers.
 func WithSourceControl(_ context.Context, _ config.Config, d *Deps) error {

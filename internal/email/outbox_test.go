@@ -18,6 +18,8 @@ import (
 	"github.com/integration-hub/hub/internal/email"
 )
 
+const sender = "hub@example.com"
+
 func TestOutboxWritesAReadableMessageAndLogsItsLinks(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "mail")
 	var logs bytes.Buffer

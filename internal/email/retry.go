@@ -36,7 +36,7 @@ var DefaultRetryPolicy = RetryPolicy{
 	AttemptTimeout: 10 * time.Second,
 }
 
-func (p RetryPolicy) withDefaults() RetryPolicy {
+func (p RetryPolicy) WithDefaults() RetryPolicy {
 	if p.MaxAttempts < 1 {
 		p.MaxAttempts = DefaultRetryPolicy.MaxAttempts
 	}
@@ -71,8 +71,8 @@ func (p RetryPolicy) backoff(n int) time.Duration {
 // do calls attempt until it succeeds, fails with an error that is not
 // transient, or the policy's bounds are reached; the error it returns is a
 // *SendError carrying the number of attempts.
-func (p RetryPolicy) do(ctx context.Context, attempt func(context.Context) error) error {
-	p = p.withDefaults()
+func (p RetryPolicy) Do(ctx context.Context, attempt func(context.Context) error) error {
+	p = p.WithDefaults()
 	start := time.Now()
 	for n := 1; ; n++ {
 		attemptCtx, cancel := context.WithTimeout(ctx, p.AttemptTimeout)

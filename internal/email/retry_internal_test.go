@@ -6,7 +6,7 @@ import (
 )
 
 func TestBackoffDoublesUpToItsCapWithJitterAboveHalf(t *testing.T) {
-	p := RetryPolicy{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}.withDefaults()
+	p := RetryPolicy{BaseDelay: 100 * time.Millisecond, MaxDelay: time.Second}.WithDefaults()
 	tests := []struct {
 		retry int
 		full  time.Duration

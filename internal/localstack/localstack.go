@@ -21,6 +21,7 @@ import (
 
 	"github.com/integration-hub/hub/internal/app"
 	"github.com/integration-hub/hub/internal/email"
+	"github.com/integration-hub/hub/internal/email/sesmail"
 	"github.com/integration-hub/hub/internal/gateway"
 	"github.com/integration-hub/hub/internal/keys"
 	"github.com/integration-hub/hub/internal/operator"
@@ -115,12 +116,12 @@ func Open(ctx context.Context, cfg Config) (*Stack, error) {
 	}
 
 	if cfg.SESEndpoint != "" {
-		client, err := email.NewSESClient(ctx, cfg.SESEndpoint)
+		client, err := sesmail.NewClient(ctx, cfg.SESEndpoint)
 		if err != nil {
 			st.Close()
 			return nil, err
 		}
-		d.Sender = email.NewSES(client, cfg.Sender)
+		d.Sender = sesmail.New(client, cfg.Sender)
 		st.EmailDescription = "SES emulator at " + cfg.SESEndpoint + " (inbox: " + cfg.SESEndpoint + "/store)"
 	} else {
 		st.OutboxDir = filepath.Join(cfg.DataDir, "outbox")

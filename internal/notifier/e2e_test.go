@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/integration-hub/hub/internal/email"
+	"github.com/integration-hub/hub/internal/email/sesmail"
 	"github.com/integration-hub/hub/internal/email/sestest"
 	"github.com/integration-hub/hub/internal/ids"
 	"github.com/integration-hub/hub/internal/notifier"
@@ -48,11 +49,11 @@ func TestAnInvitationReachesTheInviteeOnce(t *testing.T) {
 	}
 	box := ring.Box("outbox")
 	emulator := testenv.SESLocal(t)
-	client, err := email.NewSESClient(ctx, emulator)
+	client, err := sesmail.NewClient(ctx, emulator)
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := notifier.New(db, email.NewSES(client, sender, email.WithRetryPolicy(fastRetries)), box, schema,
+	n := notifier.New(db, sesmail.New(client, sender, sesmail.WithRetryPolicy(fastRetries)), box, schema,
 		notifier.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
 
 	invitee := address("invitee")

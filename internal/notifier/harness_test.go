@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/integration-hub/hub/internal/email"
+	"github.com/integration-hub/hub/internal/email/sesmail"
 	"github.com/integration-hub/hub/internal/email/sestest"
 	"github.com/integration-hub/hub/internal/keys"
 	"github.com/integration-hub/hub/internal/notifier"
@@ -58,7 +59,7 @@ type harness struct {
 	box      *secrets.Box
 	emulator string
 	proxy    *sestest.Proxy
-	sender   *email.SES
+	sender   *sesmail.Sender
 	logs     *lockedBuffer
 	notifier *notifier.Notifier
 
@@ -84,11 +85,11 @@ func newHarness(t *testing.T, opts ...notifier.Option) *harness {
 	h := &harness{t: t, schema: tpl.Table.Schema, db: db, box: ring.Box("outbox"), logs: &lockedBuffer{}}
 	h.emulator = testenv.SESLocal(t)
 	h.proxy = sestest.NewProxy(t, h.emulator)
-	client, err := email.NewSESClient(context.Background(), h.proxy.URL)
+	client, err := sesmail.NewClient(context.Background(), h.proxy.URL)
 	if err != nil {
 		t.Fatalf("NewSESClient: %v", err)
 	}
-	h.sender = email.NewSES(client, sender, email.WithRetryPolicy(fastRetries))
+	h.sender = sesmail.New(client, sender, sesmail.WithRetryPolicy(fastRetries))
 	h.notifier = h.newNotifier(h.sender, opts...)
 	t.Cleanup(h.checkLogsKeepSecrets)
 	return h

@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 
 	"github.com/integration-hub/hub/internal/email"
+	"github.com/integration-hub/hub/internal/email/sesmail"
 	"github.com/integration-hub/hub/internal/email/sestest"
 	"github.com/integration-hub/hub/internal/outbox"
 	"github.com/integration-hub/hub/internal/principal"
@@ -92,11 +93,11 @@ func TestSESFaultsFailOnlyTheirRecordsAndNothingIsSentTwice(t *testing.T) {
 	h := prooftest.OpenDynamoDB(t, endpoint, http.DefaultTransport, maxAttempts)
 	src := openStream(t, h, endpoint)
 	proxy := sestest.NewProxy(t, emulator)
-	client, err := email.NewSESClient(context.Background(), proxy.URL)
+	client, err := sesmail.NewClient(context.Background(), proxy.URL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	h.Deps.Sender = email.NewSES(client, "hub@hub.test", email.WithRetryPolicy(email.RetryPolicy{
+	h.Deps.Sender = sesmail.New(client, "hub@hub.test", sesmail.WithRetryPolicy(email.RetryPolicy{
 		MaxAttempts: 3, BaseDelay: time.Millisecond, MaxDelay: 4 * time.Millisecond, MaxElapsed: 5 * time.Second, AttemptTimeout: 5 * time.Second,
 	}))
 	h.Deps.LogOutput = io.Discard

@@ -1,4 +1,8 @@
-package email
+// Package sesmail sends the hub's email through Amazon SES (the v1
+// SendEmail API), classifying each failure for the notifier's retries. It
+// is apart from package email so that only the function that sends (the
+// notifier) links the SES client.
+package sesmail
 
 import (
 	"context"
@@ -15,16 +19,17 @@ import (
 	smithyhttp "github.com/aws/smithy-go/transport/http"
 
 	"github.com/integration-hub/hub/internal/awsenv"
+	"github.com/integration-hub/hub/internal/email"
 )
 
-// NewSESClient builds an SES (v1 API) client. With an empty endpoint it uses
+// NewClient builds an SES (v1 API) client. With an empty endpoint it uses
 // the environment's region and credentials (as in Lambda); with an endpoint
 // it sends every request there, and an endpoint on a loopback address or
 // over plain HTTP is taken for the emulator and gets dummy credentials and a
 // fixed region. The SDK's own retries are off: the SES sender retries with
 // its RetryPolicy, and two layers of retries would multiply the attempts.
 // Build it once and share it.
-func NewSESClient(_ context.Context, endpoint string) (*ses.Client, error) {
+func NewClient(_ context.Context, endpoint string) (*ses.Client, error) {
 	cfg, err := awsenv.Config(os.Getenv, endpoint)
 	if err != nil {
 		return nil, fmt.Errorf("email: SES client: %w", err)
@@ -37,35 +42,35 @@ func NewSESClient(_ context.Context, endpoint string) (*ses.Client, error) {
 	}), nil
 }
 
-// SES sends through Amazon SES's SendEmail (v1 API).
-type SES struct {
+// Sender sends through Amazon SES's SendEmail (v1 API).
+type Sender struct {
 	client *ses.Client
 	from   string
-	retry  RetryPolicy
+	retry  email.RetryPolicy
 }
 
-// SESOption configures an SES sender.
-type SESOption func(*SES)
+// Option configures a Sender.
+type Option func(*Sender)
 
-// WithRetryPolicy replaces DefaultRetryPolicy (tests use short delays).
-func WithRetryPolicy(p RetryPolicy) SESOption {
-	return func(s *SES) { s.retry = p.withDefaults() }
+// WithRetryPolicy replaces email.DefaultRetryPolicy (tests use short delays).
+func WithRetryPolicy(p email.RetryPolicy) Option {
+	return func(s *Sender) { s.retry = p.WithDefaults() }
 }
 
-// NewSES sends from the given address, which must be a verified SES
+// New sends from the given address, which must be a verified SES
 // identity.
-func NewSES(client *ses.Client, from string, opts ...SESOption) *SES {
-	s := &SES{client: client, from: from, retry: DefaultRetryPolicy}
+func New(client *ses.Client, from string, opts ...Option) *Sender {
+	s := &Sender{client: client, from: from, retry: email.DefaultRetryPolicy}
 	for _, opt := range opts {
 		opt(s)
 	}
 	return s
 }
 
-// Send sends m as one message to all its recipients. Transient failures are
+// Send sends m as one message to all its recipients. email.Transient failures are
 // retried under the sender's RetryPolicy; the error returned is a
-// *SendError whose class says whether a later retry may succeed.
-func (s *SES) Send(ctx context.Context, m Message) error {
+// *email.SendError whose class says whether a later retry may succeed.
+func (s *Sender) Send(ctx context.Context, m email.Message) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
@@ -85,7 +90,7 @@ func (s *SES) Send(ctx context.Context, m Message) error {
 			Body:    body,
 		},
 	}
-	return s.retry.do(ctx, func(attemptCtx context.Context) error {
+	return s.retry.Do(ctx, func(attemptCtx context.Context) error {
 		if _, err := s.client.SendEmail(attemptCtx, input); err != nil {
 			return classifySES(ctx, err)
 		}
@@ -120,42 +125,42 @@ var (
 // within the day can pass.
 const dailyQuotaExceeded = "Daily message quota exceeded"
 
-// classifySES turns an error of the SES client into a *SendError. parent is
+// classifySES turns an error of the SES client into a *email.SendError. parent is
 // the caller's context: once it is done, nothing is worth retrying.
-func classifySES(parent context.Context, err error) *SendError {
+func classifySES(parent context.Context, err error) *email.SendError {
 	if parent.Err() != nil {
-		return &SendError{Class: Unclassified, Err: err}
+		return &email.SendError{Class: email.Unclassified, Err: err}
 	}
 	var apiErr smithy.APIError
 	if errors.As(err, &apiErr) {
 		code := apiErr.ErrorCode()
 		switch {
 		case sesPermanentCodes[code]:
-			return &SendError{Class: Permanent, Code: code, Err: err}
+			return &email.SendError{Class: email.Permanent, Code: code, Err: err}
 		case sesTransientCodes[code] && !strings.Contains(apiErr.ErrorMessage(), dailyQuotaExceeded):
-			return &SendError{Class: Transient, Code: code, Err: err}
+			return &email.SendError{Class: email.Transient, Code: code, Err: err}
 		case sesTransientCodes[code]:
-			return &SendError{Class: Unclassified, Code: code, Err: err}
+			return &email.SendError{Class: email.Unclassified, Code: code, Err: err}
 		}
-		return &SendError{Class: classifyStatus(err), Code: code, Err: err}
+		return &email.SendError{Class: classifyStatus(err), Code: code, Err: err}
 	}
 	var sendErr *smithyhttp.RequestSendError
 	if errors.As(err, &sendErr) || errors.Is(err, context.DeadlineExceeded) {
-		return &SendError{Class: Transient, Err: err}
+		return &email.SendError{Class: email.Transient, Err: err}
 	}
-	return &SendError{Class: classifyStatus(err), Err: err}
+	return &email.SendError{Class: classifyStatus(err), Err: err}
 }
 
 // classifyStatus classifies by the HTTP status alone: an answer that is not
 // SES's (a proxy's 502 page) carries no error code.
-func classifyStatus(err error) Class {
+func classifyStatus(err error) email.Class {
 	var withStatus interface{ HTTPStatusCode() int }
 	if !errors.As(err, &withStatus) {
-		return Unclassified
+		return email.Unclassified
 	}
 	status := withStatus.HTTPStatusCode()
 	if status >= 500 || status == http.StatusTooManyRequests {
-		return Transient
+		return email.Transient
 	}
-	return Unclassified
+	return email.Unclassified
 }

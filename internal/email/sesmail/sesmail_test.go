@@ -1,4 +1,4 @@
-package email_test
+package sesmail_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/integration-hub/hub/internal/email"
+	"github.com/integration-hub/hub/internal/email/sesmail"
 	"github.com/integration-hub/hub/internal/email/sestest"
 	"github.com/integration-hub/hub/internal/testenv"
 )
@@ -36,13 +37,15 @@ func uniqueAddress(label string) string {
 	return fmt.Sprintf("%s-%d-%d@example.com", label, time.Now().UnixNano(), addressCount.Add(1))
 }
 
-func newSES(t *testing.T, endpoint string, policy email.RetryPolicy) *email.SES {
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+func newSES(t *testing.T, endpoint string, policy email.RetryPolicy) *sesmail.Sender {
 	t.Helper()
-	client, err := email.NewSESClient(context.Background(), endpoint)
+	client, err := sesmail.NewClient(context.Background(), endpoint)
 	if err != nil {
 		t.Fatalf("NewSESClient: %v", err)
 	}
-	return email.NewSES(client, sender, email.WithRetryPolicy(policy))
+	return sesmail.New(client, sender, sesmail.WithRetryPolicy(policy))
 }
 
 func TestSESDeliversToTheEmulator(t *testing.T) {
@@ -213,7 +216,7 @@ func TestSESRefusesAnInvalidMessageWithoutCallingSES(t *testing.T) {
 
 func TestNewSESClientRefusesARelativeEndpoint(t *testing.T) {
 	for _, endpoint := range []string{"localhost:8005", "/ses", "::"} {
-		if _, err := email.NewSESClient(context.Background(), endpoint); err == nil {
+		if _, err := sesmail.NewClient(context.Background(), endpoint); err == nil {
 			t.Errorf("NewSESClient(%q) accepted it", endpoint)
 		}
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/integration-hub/hub/internal/ids"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/proof/prooftest"
+	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/testenv"
 	"github.com/integration-hub/hub/internal/web"
 )
@@ -199,9 +200,16 @@ func BenchmarkRoute(b *testing.B) {
 						}
 						continue
 					}
+					prepared := make([]func() error, len(calls))
+					for i, cl := range calls {
+						var err error
+						if prepared[i], err = prepareReplay(ctx, h.Clean, h.Schema.PK, h.keyAttributes(), cl, n); err != nil {
+							b.Fatal(err)
+						}
+					}
 					start := time.Now()
-					for _, cl := range calls {
-						if err := replay(ctx, h.Clean, h.keyAttributes(), cl, n); err != nil {
+					for _, call := range prepared {
+						if err := call(); err != nil {
 							b.Fatal(err)
 						}
 					}
@@ -224,12 +232,15 @@ func (h *routeHub) keyAttributes() []string {
 	return out
 }
 
-// replay makes one recorded call again with the bare client. A write's
-// key attributes get a prefix of their own, so that it lands on new items
-// (its conditions are evaluated all the same; a failed one is a round trip
-// too). A call it has no bare form of is an error: a baseline that skipped
-// it would make the route look slower than it is.
-func replay(ctx context.Context, client *dynamodb.Client, keyAttrs []string, c call, n int) error {
+// prepareReplay readies one recorded call to be made again with the bare
+// client, and returns the call. A write's key attributes get a prefix of
+// their own, so that it lands on new items; an item its condition expects
+// (a version, or any item) is written there first, untimed, so the
+// condition holds as it did for the handler and the write is as costly (a
+// failed condition would skip the write and its stream record). A call it
+// has no bare form of is an error: a baseline that skipped it would make
+// the route look slower than it is.
+func prepareReplay(ctx context.Context, client *dynamodb.Client, pkAttr string, keyAttrs []string, c call, n int) (func() error, error) {
 	prefix := fmt.Sprintf("BARE#%d#%s#", n, ids.New())
 	fresh := func(attrs map[string]types.AttributeValue) map[string]types.AttributeValue {
 		out := make(map[string]types.AttributeValue, len(attrs))
@@ -243,21 +254,40 @@ func replay(ctx context.Context, client *dynamodb.Client, keyAttrs []string, c c
 		}
 		return out
 	}
+	var seeds []map[string]types.AttributeValue
+	// expect seeds the item a condition on item (fresh attributes, with at
+	// least the key) requires to exist.
+	expect := func(cond *string, values map[string]types.AttributeValue, item map[string]types.AttributeValue) {
+		if cond == nil || !strings.Contains(*cond, "attribute_exists") {
+			return
+		}
+		seed := make(map[string]types.AttributeValue, len(item)+1)
+		for k, v := range item {
+			seed[k] = v
+		}
+		if v, ok := values[":ver"]; ok {
+			seed[storage.AttrVersion] = v
+		}
+		seeds = append(seeds, seed)
+	}
+	var run func() error
 	switch in := c.params.(type) {
 	case *dynamodb.GetItemInput:
-		_, _ = client.GetItem(ctx, in)
+		run = func() error { _, _ = client.GetItem(ctx, in); return nil }
 	case *dynamodb.BatchGetItemInput:
-		_, _ = client.BatchGetItem(ctx, in)
+		run = func() error { _, _ = client.BatchGetItem(ctx, in); return nil }
 	case *dynamodb.QueryInput:
-		_, _ = client.Query(ctx, in)
+		run = func() error { _, _ = client.Query(ctx, in); return nil }
 	case *dynamodb.PutItemInput:
 		cp := *in
 		cp.Item = fresh(in.Item)
-		_, _ = client.PutItem(ctx, &cp)
+		expect(in.ConditionExpression, in.ExpressionAttributeValues, cp.Item)
+		run = func() error { _, _ = client.PutItem(ctx, &cp); return nil }
 	case *dynamodb.DeleteItemInput:
 		cp := *in
 		cp.Key = fresh(in.Key)
-		_, _ = client.DeleteItem(ctx, &cp)
+		expect(in.ConditionExpression, in.ExpressionAttributeValues, cp.Key)
+		run = func() error { _, _ = client.DeleteItem(ctx, &cp); return nil }
 	case *dynamodb.TransactWriteItemsInput:
 		cp := &dynamodb.TransactWriteItemsInput{}
 		for _, it := range in.TransactItems {
@@ -265,14 +295,17 @@ func replay(ctx context.Context, client *dynamodb.Client, keyAttrs []string, c c
 			case it.Put != nil:
 				p := *it.Put
 				p.Item = fresh(it.Put.Item)
+				expect(p.ConditionExpression, p.ExpressionAttributeValues, p.Item)
 				it.Put = &p
 			case it.Delete != nil:
 				d := *it.Delete
 				d.Key = fresh(it.Delete.Key)
+				expect(d.ConditionExpression, d.ExpressionAttributeValues, d.Key)
 				it.Delete = &d
 			case it.ConditionCheck != nil:
 				cc := *it.ConditionCheck
 				cc.Key = fresh(it.ConditionCheck.Key)
+				expect(cc.ConditionExpression, cc.ExpressionAttributeValues, cc.Key)
 				it.ConditionCheck = &cc
 			case it.Update != nil:
 				u := *it.Update
@@ -281,9 +314,40 @@ func replay(ctx context.Context, client *dynamodb.Client, keyAttrs []string, c c
 			}
 			cp.TransactItems = append(cp.TransactItems, it)
 		}
-		_, _ = client.TransactWriteItems(ctx, cp)
+		run = func() error { _, _ = client.TransactWriteItems(ctx, cp); return nil }
 	default:
-		return fmt.Errorf("replay: no bare form of %T", in)
+		return nil, fmt.Errorf("replay: no bare form of %T", in)
+	}
+	table := tableOf(c.params)
+	for _, seed := range seeds {
+		if _, ok := seed[pkAttr]; !ok {
+			continue
+		}
+		if _, err := client.PutItem(ctx, &dynamodb.PutItemInput{TableName: table, Item: seed}); err != nil {
+			return nil, fmt.Errorf("replay: seed the item a condition expects: %w", err)
+		}
+	}
+	return run, nil
+}
+
+// tableOf is the table a recorded write addresses.
+func tableOf(params any) *string {
+	switch in := params.(type) {
+	case *dynamodb.PutItemInput:
+		return in.TableName
+	case *dynamodb.DeleteItemInput:
+		return in.TableName
+	case *dynamodb.TransactWriteItemsInput:
+		for _, it := range in.TransactItems {
+			switch {
+			case it.Put != nil:
+				return it.Put.TableName
+			case it.Delete != nil:
+				return it.Delete.TableName
+			case it.ConditionCheck != nil:
+				return it.ConditionCheck.TableName
+			}
+		}
 	}
 	return nil
 }

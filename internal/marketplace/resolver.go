@@ -81,30 +81,30 @@ func deny(format string, args ...any) error {
 // holds the token or a secret).
 func (r *Resolver) Resolve(ctx context.Context, token string, _ events.APIGatewayV2CustomAuthorizerV2Request) (principal.Principal, error) {
 	now := r.Now()
-	head, err := tokens.Peek(token)
+	parsed, err := tokens.Parse(token)
 	if err != nil {
 		return principal.Principal{}, deny("%v", err)
 	}
 	var lookup storage.Key
 	switch {
-	case head.Issuer == sessions.Issuer:
+	case parsed.Issuer == sessions.Issuer:
 		return principal.Principal{}, deny("the hub's own issuer")
-	case head.Issuer != "":
-		if len(head.Issuer) > MaxIssuerLength {
+	case parsed.Issuer != "":
+		if len(parsed.Issuer) > MaxIssuerLength {
 			return principal.Principal{}, deny("issuer too long")
 		}
-		lookup = keys.MarketplaceIssuer(head.Issuer)
-	case head.KeyID != "":
-		if len(head.KeyID) > MaxKeyIDLength {
+		lookup = keys.MarketplaceIssuer(parsed.Issuer)
+	case parsed.KeyID != "":
+		if len(parsed.KeyID) > MaxKeyIDLength {
 			return principal.Principal{}, deny("kid too long")
 		}
-		lookup = keys.MarketplaceKeyID(head.KeyID)
+		lookup = keys.MarketplaceKeyID(parsed.KeyID)
 	default:
 		return principal.Principal{}, deny("names neither an issuer nor a kid")
 	}
 	item, err := r.Table.Get(ctx, lookup)
 	if errors.Is(err, storage.ErrNotFound) {
-		return principal.Principal{}, deny("no organization for issuer %q / kid %q", head.Issuer, head.KeyID)
+		return principal.Principal{}, deny("no organization for issuer %q / kid %q", parsed.Issuer, parsed.KeyID)
 	}
 	if err != nil {
 		return principal.Principal{}, fmt.Errorf("marketplace: read verifier: %w", err)
@@ -114,7 +114,7 @@ func (r *Resolver) Resolve(ctx context.Context, token string, _ events.APIGatewa
 		return principal.Principal{}, err
 	}
 	doc := v.doc
-	id, err := tokens.Verify(ctx, token, doc.rules(now), r.finder(v, now), now)
+	id, err := parsed.Verify(ctx, doc.rules(now), r.finder(v, now), now)
 	if errors.Is(err, tokens.ErrRefused) {
 		return principal.Principal{}, deny("organization %s: %v", doc.Org, err)
 	}

@@ -8,6 +8,7 @@ package sessions
 import (
 	"bytes"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -16,6 +17,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/integration-hub/hub/internal/ids"
+	"github.com/integration-hub/hub/internal/jwtparts"
 )
 
 const (
@@ -56,11 +58,10 @@ var ErrNotSession = fmt.Errorf("%w: not a hub session", ErrInvalid)
 
 // Signer issues and verifies sessions.
 type Signer struct {
-	key    []byte
-	ttl    time.Duration
-	parser *jwt.Parser
-	// keyfunc is keyFor, bound once rather than on every Verify.
-	keyfunc jwt.Keyfunc
+	key []byte
+	ttl time.Duration
+	// validator checks a session's issuer, audience and times.
+	validator *jwt.Validator
 }
 
 // NewSigner uses key (32 bytes or more) for HS256.
@@ -74,8 +75,7 @@ func NewSigner(key []byte, ttl time.Duration) (*Signer, error) {
 	s := &Signer{
 		key: key,
 		ttl: ttl,
-		parser: jwt.NewParser(
-			jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		validator: jwt.NewValidator(
 			jwt.WithIssuer(Issuer),
 			jwt.WithAudience(Audience),
 			jwt.WithExpirationRequired(),
@@ -83,7 +83,6 @@ func NewSigner(key []byte, ttl time.Duration) (*Signer, error) {
 			jwt.WithLeeway(Leeway),
 		),
 	}
-	s.keyfunc = s.keyFor
 	return s, nil
 }
 
@@ -117,9 +116,10 @@ func (s *Signer) Issue(org, plan, user string, tokenVersion int64, now time.Time
 //
 // A token that does not present itself as a session is ErrNotSession:
 // over MaxTokenSize, or one LooksLikeSession refuses. Verify tells so from
-// its own parse of the token, so a caller routing tokens by kind parses a
-// session once; the session key never verifies a token naming another
-// issuer.
+// its own read of the token (package jwtparts; the signature and the
+// claims are checked by golang-jwt), so a caller routing tokens by kind
+// reads a session once; the session key never verifies a token naming
+// another issuer.
 func (s *Signer) Verify(token string) (Claims, error) {
 	if len(token) > MaxTokenSize {
 		return Claims{}, fmt.Errorf("%w: over %d bytes", ErrNotSession, MaxTokenSize)
@@ -127,16 +127,24 @@ func (s *Signer) Verify(token string) (Claims, error) {
 	if cannotNameHubIssuer(token) {
 		return Claims{}, ErrNotSession
 	}
-	var c Claims
-	_, err := s.parser.ParseWithClaims(token, &c, s.keyfunc)
-	// What LooksLikeSession refuses: golang-jwt reports a token it cannot
-	// read (segments, base64, JSON) as malformed and one whose alg it does
-	// not know as unverifiable, both before keyFor runs; keyFor refuses
-	// every other issuer.
-	if errors.Is(err, jwt.ErrTokenMalformed) || errors.Is(err, jwt.ErrTokenUnverifiable) || c.Issuer != Issuer {
+	// What LooksLikeSession refuses: a token golang-jwt cannot read
+	// (segments, base64, JSON, an alg it does not know), or one naming
+	// another issuer. The session key never verifies any of them.
+	parts, err := jwtparts.Split(token)
+	if err != nil {
 		return Claims{}, ErrNotSession
 	}
-	if err != nil {
+	var c Claims
+	if err := json.Unmarshal(parts.Payload, &c); err != nil || c.Issuer != Issuer {
+		return Claims{}, ErrNotSession
+	}
+	if err := parts.Allowed(hs256); err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := parts.Verify(s.key); err != nil {
+		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := s.validator.Validate(&c); err != nil {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if c.Subject == "" || c.Org == "" {
@@ -184,13 +192,8 @@ var issuerInBase64 = func() [3]string {
 	return runs
 }()
 
-// keyFor offers the session key only to a token naming the hub's issuer.
-func (s *Signer) keyFor(t *jwt.Token) (any, error) {
-	if c, ok := t.Claims.(*Claims); !ok || c.Issuer != Issuer {
-		return nil, ErrNotSession
-	}
-	return s.key, nil
-}
+// hs256 is the one algorithm of a session.
+var hs256 = []string{jwt.SigningMethodHS256.Alg()}
 
 // LooksLikeSession reads a JWT's payload WITHOUT verifying it, to route it
 // to the right verifier: a hub session names the hub's issuer and audience.

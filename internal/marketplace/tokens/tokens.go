@@ -20,10 +20,10 @@ package tokens
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"strings"
@@ -32,6 +32,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/integration-hub/hub/internal/jwtparts"
 )
 
 // MaxSize refuses a longer token before any parsing.
@@ -120,45 +122,47 @@ type Unverified struct {
 	Algorithm string
 }
 
-// Peek reads a token's iss, kid and alg without verifying anything. It
-// reads the header as golang-jwt does (alg must name a method it knows, a
-// kid that is not a string is none) and of the payload only iss; Verify
-// reads the rest, and decides.
-func Peek(token string) (Unverified, error) {
-	if len(token) > MaxSize {
-		return Unverified{}, refuse("token over %d bytes", MaxSize)
-	}
-	headSeg, rest, ok := strings.Cut(token, ".")
-	payloadSeg, sigSeg, ok2 := strings.Cut(rest, ".")
-	if !ok || !ok2 || strings.Contains(sigSeg, ".") {
-		return Unverified{}, refuse("unparsable: not three segments")
-	}
-	var header map[string]any
-	if err := decodeSegment(headSeg, &header); err != nil {
-		return Unverified{}, refuse("unparsable header: %v", err)
-	}
-	alg, ok := header["alg"].(string)
-	if !ok || jwt.GetSigningMethod(alg) == nil {
-		return Unverified{}, refuse("unparsable header: no known alg")
-	}
-	kid, _ := header["kid"].(string)
-	var payload struct {
-		Issuer string `json:"iss"`
-	}
-	if err := decodeSegment(payloadSeg, &payload); err != nil {
-		return Unverified{}, refuse("unparsable payload: %v", err)
-	}
-	return Unverified{Issuer: payload.Issuer, KeyID: kid, Algorithm: alg}, nil
+// Parsed is a token read once, not yet verified: Unverified says whose
+// keys may verify it, and Verify decides with them, without decoding the
+// token again.
+type Parsed struct {
+	Unverified
+	parts  jwtparts.Parts
+	claims claims
 }
 
-// decodeSegment reads a JWT segment as golang-jwt's default parser does:
-// unpadded base64url, then JSON.
-func decodeSegment(seg string, v any) error {
-	b, err := base64.RawURLEncoding.DecodeString(seg)
-	if err != nil {
-		return err
+// Parse reads a token's header (alg as golang-jwt reads it: a method it
+// knows; a kid that is not a string is none) and its payload's claims,
+// without verifying anything. A claim is found by its exact name (RFC 7519
+// names are case-sensitive: "ISS" is not iss). Only iss must be readable
+// here (a string, or absent); the other claims are Verify's to judge.
+func Parse(token string) (*Parsed, error) {
+	if len(token) > MaxSize {
+		return nil, refuse("token over %d bytes", MaxSize)
 	}
-	return json.Unmarshal(b, v)
+	parts, err := jwtparts.Split(token)
+	if err != nil {
+		return nil, refuse("unparsable: %v", err)
+	}
+	p := &Parsed{parts: parts}
+	if p.claims.raw, err = jwtparts.ReadObject(parts.Payload); err != nil {
+		return nil, refuse("unparsable payload: %v", err)
+	}
+	if err := p.claims.str("iss", &p.claims.Issuer); err != nil {
+		return nil, refuse("unparsable payload: %v", err)
+	}
+	p.Unverified = Unverified{Issuer: p.claims.Issuer, KeyID: parts.KeyID, Algorithm: parts.Alg}
+	return p, nil
+}
+
+// Peek reads a token's iss, kid and alg without verifying anything (Parse,
+// for a caller that has no use for the rest).
+func Peek(token string) (Unverified, error) {
+	p, err := Parse(token)
+	if err != nil {
+		return Unverified{}, err
+	}
+	return p.Unverified, nil
 }
 
 // KeyFinder returns the keys that may verify a token signed with alg under
@@ -180,74 +184,141 @@ type Identity struct {
 	ExpiresAt       time.Time
 }
 
-// claims are the registered claims plus every claim as raw JSON, for the
-// claims an organization names.
+// claims are the registered claims, read by their exact names, plus every
+// claim as raw JSON, for the claims an organization names.
 type claims struct {
 	jwt.RegisteredClaims
-	raw map[string]json.RawMessage
-	// objects are the object claims lookup has decoded, by name: xti is
+	raw jwtparts.Object
+	// objects are the object claims lookup has read, by name: xti is
 	// read for up to four values.
-	objects map[string]map[string]json.RawMessage
+	objects map[string]jwtparts.Object
 }
 
-func (c *claims) UnmarshalJSON(b []byte) error {
-	if err := json.Unmarshal(b, &c.RegisteredClaims); err != nil {
+// present returns the claim name, absent when missing or null.
+func (c *claims) present(name string) (json.RawMessage, bool) { return c.raw.Get(name) }
+
+// str reads a string claim into dst; absent leaves it "".
+func (c *claims) str(name string, dst *string) error {
+	if v, ok := c.present(name); ok {
+		if err := json.Unmarshal(v, dst); err != nil {
+			return fmt.Errorf("claim %s is not a string", name)
+		}
+	}
+	return nil
+}
+
+// date reads a NumericDate claim as golang-jwt does (a number, or a string
+// holding one, of seconds); absent is nil.
+func (c *claims) date(name string) (*jwt.NumericDate, error) {
+	v, ok := c.present(name)
+	if !ok {
+		return nil, nil
+	}
+	// The payload was decoded as JSON already, so a value starting with a
+	// digit or '-' is a number literal: parsed as golang-jwt parses it,
+	// without its second JSON decode.
+	if v[0] == '-' || v[0] >= '0' && v[0] <= '9' {
+		if f, err := strconv.ParseFloat(string(v), 64); err == nil {
+			return numericDate(f), nil
+		}
+	}
+	d := new(jwt.NumericDate)
+	if err := d.UnmarshalJSON(v); err != nil {
+		return nil, fmt.Errorf("claim %s is not a number", name)
+	}
+	return d, nil
+}
+
+// numericDate is golang-jwt's date of f seconds since the epoch.
+func numericDate(f float64) *jwt.NumericDate {
+	whole, frac := math.Modf(f)
+	return jwt.NewNumericDate(time.Unix(int64(whole), int64(frac*1e9)))
+}
+
+// registered reads the registered claims other than iss (Parse read it)
+// from the raw claims.
+func (c *claims) registered() error {
+	r := &c.RegisteredClaims
+	if err := c.str("sub", &r.Subject); err != nil {
 		return err
 	}
-	return json.Unmarshal(b, &c.raw)
+	if err := c.str("jti", &r.ID); err != nil {
+		return err
+	}
+	if v, ok := c.present("aud"); ok {
+		if err := r.Audience.UnmarshalJSON(v); err != nil {
+			return fmt.Errorf("claim aud is neither a string nor an array of strings")
+		}
+	}
+	var err error
+	if r.ExpiresAt, err = c.date("exp"); err != nil {
+		return err
+	}
+	if r.NotBefore, err = c.date("nbf"); err != nil {
+		return err
+	}
+	r.IssuedAt, err = c.date("iat")
+	return err
 }
 
 // lookup finds the claim at path; ok is false when it is absent or null.
 func (c *claims) lookup(path string) (json.RawMessage, bool, error) {
 	first, member, nested := strings.Cut(path, ".")
-	v, ok := c.raw[first]
-	if !ok || string(v) == "null" {
+	v, ok := c.present(first)
+	if !ok {
 		return nil, false, nil
 	}
 	if !nested {
 		return v, true, nil
 	}
-	obj, decoded := c.objects[first]
-	if !decoded {
-		if err := json.Unmarshal(v, &obj); err != nil {
+	obj, read := c.objects[first]
+	if !read {
+		var err error
+		if obj, err = jwtparts.ReadObject(v); err != nil {
 			return nil, false, fmt.Errorf("claim %s is not an object", first)
 		}
 		if c.objects == nil {
-			c.objects = make(map[string]map[string]json.RawMessage, 1)
+			c.objects = make(map[string]jwtparts.Object, 1)
 		}
 		c.objects[first] = obj
 	}
-	v, ok = obj[member]
-	if !ok || string(v) == "null" {
+	v, ok = obj.Get(member)
+	if !ok {
 		return nil, false, nil
 	}
 	return v, true, nil
 }
-
-type keySourceError struct{ err error }
-
-func (e keySourceError) Error() string { return "key source: " + e.err.Error() }
-func (e keySourceError) Unwrap() error { return e.err }
 
 // Verify checks a token against rules with the keys find returns, at now:
 // size, algorithm (only those of the offered keys; never none), signature,
 // exp (required), nbf, iat, issuer, audience and lifetime, then reads the
 // end-user's identity. Every invalid token is an error matching ErrRefused.
 func Verify(ctx context.Context, token string, rules Rules, find KeyFinder, now time.Time) (Identity, error) {
-	if len(token) > MaxSize {
-		return Identity{}, refuse("token over %d bytes", MaxSize)
+	p, err := Parse(token)
+	if err != nil {
+		return Identity{}, err
 	}
+	return p.Verify(ctx, rules, find, now)
+}
+
+// Verify decides the parsed token as the package's Verify does: the
+// organization's algorithms, the claims (golang-jwt's Validator with the
+// rules; before any key is looked up, so an expired or unreadable token
+// never costs a JWK Set fetch), then the signature with the keys for the
+// token's alg and kid (golang-jwt's signing methods). Both must pass.
+func (p *Parsed) Verify(ctx context.Context, rules Rules, find KeyFinder, now time.Time) (Identity, error) {
 	if len(rules.Algorithms) == 0 {
 		return Identity{}, refuse("the organization has no keys")
 	}
-	var methods []string
-	for _, a := range rules.Algorithms {
-		if a == HS256 || slices.Contains(PublicAlgorithms, a) {
-			methods = append(methods, string(a))
-		}
+	alg := Algorithm(p.parts.Alg)
+	if alg != HS256 && !slices.Contains(PublicAlgorithms, alg) || !slices.Contains(rules.Algorithms, alg) {
+		return Identity{}, refuse("signing method %s is not allowed", p.parts.Alg)
+	}
+	c := &p.claims
+	if err := c.registered(); err != nil {
+		return Identity{}, refuse("%v", err)
 	}
 	opts := []jwt.ParserOption{
-		jwt.WithValidMethods(methods),
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 		jwt.WithLeeway(rules.Leeway),
@@ -259,38 +330,28 @@ func Verify(ctx context.Context, token string, rules Rules, find KeyFinder, now 
 	if rules.Audience != "" {
 		opts = append(opts, jwt.WithAudience(rules.Audience))
 	}
-	var c claims
-	_, err := jwt.NewParser(opts...).ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
-		alg := Algorithm(t.Method.Alg())
-		kid, _ := t.Header["kid"].(string)
-		keys, err := find(ctx, alg, kid)
-		if err != nil {
-			if errors.Is(err, ErrRefused) {
-				return nil, err
-			}
-			return nil, keySourceError{err}
-		}
-		set := jwt.VerificationKeySet{}
-		for _, k := range keys {
-			// The finder's promise, checked again: a key only ever
-			// verifies its own algorithm.
-			if k.Algorithm == alg {
-				set.Keys = append(set.Keys, k.material)
-			}
-		}
-		if len(set.Keys) == 0 {
-			return nil, refuse("no %s key with kid %q", alg, kid)
-		}
-		return set, nil
-	})
+	if err := jwt.NewValidator(opts...).Validate(c); err != nil {
+		return Identity{}, refuse("%v", err)
+	}
+	keys, err := find(ctx, alg, p.parts.KeyID)
 	if err != nil {
-		var src keySourceError
-		if errors.As(err, &src) {
-			return Identity{}, fmt.Errorf("tokens: find keys: %w", src.err)
-		}
 		if errors.Is(err, ErrRefused) {
 			return Identity{}, err
 		}
+		return Identity{}, fmt.Errorf("tokens: find keys: %w", err)
+	}
+	material := make([]any, 0, len(keys))
+	for _, k := range keys {
+		// The finder's promise, checked again: a key only ever verifies
+		// its own algorithm.
+		if k.Algorithm == alg {
+			material = append(material, k.material)
+		}
+	}
+	if len(material) == 0 {
+		return Identity{}, refuse("no %s key with kid %q", alg, p.parts.KeyID)
+	}
+	if err := p.parts.Verify(material...); err != nil {
 		return Identity{}, refuse("%v", err)
 	}
 	return c.identity(rules, now)

@@ -1,7 +1,7 @@
 package authorizer
 
 import (
-	"crypto/sha256"
+	"hash/maphash"
 	"sync"
 	"time"
 
@@ -18,12 +18,14 @@ const MaxCachedItems = 1024
 // credential is still good (a user's token version, a key not revoked).
 //
 // An entry answers only an item with the same key, type, version, expiry
-// and content (the SHA-256 of its data) as the one it was decoded from, so
-// any write to the item (a sign-out, a deactivation, a rotated or revoked
-// credential) is a miss, whether or not the writer raised the version. An
-// entry never answers another key, so never another organization's item.
-// It keeps the decoded value and the digest, not the item's bytes; a value
-// should hold only what decisions need (a user's password hash is not).
+// and content as the one it was decoded from, so any write to the item (a
+// sign-out, a deactivation, a rotated or revoked credential) is a miss:
+// every writer raises the version, and the content is compared too, by a
+// 64-bit hash under a seed drawn at random for the process (hash/maphash),
+// in case one ever did not. An entry never answers another key, so never
+// another organization's item. It keeps the decoded value and the hash,
+// not the item's bytes; a value should hold only what decisions need (a
+// user's password hash is not).
 //
 // The zero value is ready. It is safe for concurrent use; values are shared
 // between decisions, which read them and never change them.
@@ -36,14 +38,18 @@ type cachedItem[T any] struct {
 	itemType string
 	version  int64
 	expires  time.Time
-	sum      [sha256.Size]byte
+	sum      uint64
 	value    T
 }
+
+// contentSeed keys the content hash; no one outside the process knows it,
+// so no one can choose content that collides.
+var contentSeed = maphash.MakeSeed()
 
 // Decode returns decode(it), or what decode returned for an identical item
 // before. An error is returned and not kept.
 func (c *ItemCache[T]) Decode(it storage.Item, decode func(storage.Item) (T, error)) (T, error) {
-	sum := sha256.Sum256(it.Data)
+	sum := maphash.Bytes(contentSeed, it.Data)
 	c.mu.Lock()
 	e, ok := c.entries[it.Key]
 	c.mu.Unlock()

@@ -79,26 +79,37 @@ const (
 
 // Context is the principal as an authorizer response context.
 func (p Principal) Context() map[string]any {
-	list := func(v []string) string {
-		if len(v) == 0 {
-			return "[]"
+	// Only what is set: FromContext reads an absent entry as the zero
+	// value, and a map of at most eight entries is one allocation to
+	// build or copy.
+	c := make(map[string]any, 8)
+	set := func(k, v string) {
+		if v != "" {
+			c[k] = v
 		}
-		b, _ := json.Marshal(v)
-		return string(b)
 	}
-	return map[string]any{
-		ctxKind:     string(p.Kind),
-		ctxOrg:      p.Org,
-		ctxSubject:  p.Subject,
-		ctxPlan:     string(p.Plan),
-		ctxPartner:  p.Partner,
-		ctxPending:  p.PartnerPending,
-		ctxScopes:   list(p.Scopes),
-		ctxGroups:   list(p.Groups),
-		ctxTier:     p.Tier,
-		ctxHidden:   list(p.Hidden),
-		ctxInstalls: p.AllowedInstalls,
+	list := func(k string, v []string) {
+		if len(v) > 0 {
+			b, _ := json.Marshal(v)
+			c[k] = string(b)
+		}
 	}
+	set(ctxKind, string(p.Kind))
+	set(ctxOrg, p.Org)
+	set(ctxSubject, p.Subject)
+	set(ctxPlan, string(p.Plan))
+	set(ctxPartner, p.Partner)
+	if p.PartnerPending {
+		c[ctxPending] = true
+	}
+	list(ctxScopes, p.Scopes)
+	list(ctxGroups, p.Groups)
+	set(ctxTier, p.Tier)
+	list(ctxHidden, p.Hidden)
+	if p.AllowedInstalls != 0 {
+		c[ctxInstalls] = p.AllowedInstalls
+	}
+	return c
 }
 
 // ErrMissing: the request context holds no principal (a route without the

@@ -20,9 +20,10 @@ const MaxCachedItems = 1024
 // An entry answers only an item with the same key, type, version, expiry
 // and content as the one it was decoded from, so any write to the item (a
 // sign-out, a deactivation, a rotated or revoked credential) is a miss:
-// every writer raises the version, and the content is compared too, by a
-// 64-bit hash under a seed drawn at random for the process (hash/maphash),
-// in case one ever did not. An entry never answers another key, so never
+// the domain's writers raise the version, and since the storage port
+// writes a version as given, the content is compared too, by a 64-bit
+// hash under a seed drawn at random for the process (hash/maphash), so a
+// write that kept the version is a miss as well. An entry never answers another key, so never
 // another organization's item. It keeps the decoded value and the hash,
 // not the item's bytes; a value should hold only what decisions need (a
 // user's password hash is not).

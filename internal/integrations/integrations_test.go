@@ -679,6 +679,67 @@ func TestAnIdempotencyKeyReturnsTheFirstStartsTriggerForADay(t *testing.T) {
 // The issue's proof: 50 parallel starts with one Idempotency-Key create one
 // run, on both adapters (DynamoDB Local decides the race with its
 // conditional transactions).
+// A trigger holds a copy of its run, so its status is one read; the copy
+// follows every report, and a trigger written before it held the run (its
+// tenant only) still answers, and holds the run after the next report.
+func TestATriggerHoldsItsRunAndOneWrittenBeforeStillAnswers(t *testing.T) {
+	f := newFixture(t, embeddedTable(t))
+	ctx := context.Background()
+	tn := f.tenant(f.integration(f.hub, "CRM", true).ID, "customer-1")
+	listed := func(id string) integrations.Run {
+		t.Helper()
+		page, err := f.svc.ListRuns(ctx, f.hub, tn.ID, integrations.PageInput{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range page.Runs {
+			if r.ID == id {
+				return r
+			}
+		}
+		t.Fatalf("run %s not listed", id)
+		return integrations.Run{}
+	}
+	agree := func(id string, want integrations.RunStatus) {
+		t.Helper()
+		status, err := f.svc.TriggerStatus(ctx, f.hub, id)
+		if err != nil || status.Status != want {
+			t.Fatalf("trigger status %+v, %v; want %s", status, err, want)
+		}
+		if l := listed(id); l.Status != status.Status || !l.UpdatedAt.Equal(status.UpdatedAt) {
+			t.Fatalf("the trigger says %+v, the tenant's runs %+v", status, l)
+		}
+	}
+
+	current, err := f.svc.StartRun(ctx, f.key, tn.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	agree(current.TriggerID, integrations.RunQueued)
+	if _, err := f.svc.ReportRun(ctx, f.key, current.TriggerID, integrations.RunReport{Status: integrations.RunRunning}); err != nil {
+		t.Fatal(err)
+	}
+	agree(current.TriggerID, integrations.RunRunning)
+
+	older, err := f.svc.StartRun(ctx, f.key, tn.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	legacy := storage.Item{Key: keys.RunTrigger("acme", older.TriggerID), Type: integrations.TriggerType, Version: 1, Data: []byte(`{"tenant_id":"` + tn.ID + `"}`)}
+	if err := f.table.Write(ctx, storage.Put(legacy, storage.Present())); err != nil {
+		t.Fatal(err)
+	}
+	agree(older.TriggerID, integrations.RunQueued)
+	if _, err := f.svc.ReportRun(ctx, f.key, older.TriggerID, integrations.RunReport{Status: integrations.RunSucceeded}); err != nil {
+		t.Fatal(err)
+	}
+	agree(older.TriggerID, integrations.RunSucceeded)
+	it, err := f.table.Get(ctx, keys.RunTrigger("acme", older.TriggerID))
+	if err != nil || !strings.Contains(string(it.Data), `"status":"succeeded"`) {
+		t.Fatalf("the reported trigger holds %s, %v; want its run", it.Data, err)
+	}
+}
+
 func TestFiftyParallelStartsWithOneIdempotencyKeyCreateOneRun(t *testing.T) {
 	for name, open := range adapters {
 		t.Run(name, func(t *testing.T) {

@@ -92,9 +92,19 @@ func RunFromItem(item storage.Item) (Run, error) {
 	return r, nil
 }
 
-// trigger finds a run's tenant from the run's id alone.
+// trigger finds a run from the run's id alone. It names the run's tenant
+// and holds a copy of the run, written in the same transactions as the
+// run and at its version, so that a trigger's status is one read. A
+// trigger written before the copy existed names the tenant only, and its
+// run is read from the tenant's partition.
 type trigger struct {
 	Tenant string `json:"tenant_id"`
+	Run    *Run   `json:"run,omitempty"`
+}
+
+// triggerItem is the trigger of r, at the run's version.
+func triggerItem(r Run, version int64) (storage.Item, error) {
+	return jsonItem(keys.RunTrigger(r.Org, r.ID), TriggerType, trigger{Tenant: r.Tenant, Run: &r}, time.Time{}, version)
 }
 
 // idempotencyGuard remembers the trigger of an Idempotency-Key's first
@@ -104,12 +114,12 @@ type idempotencyGuard struct {
 	Trigger string `json:"trigger_id"`
 }
 
-func jsonItem(k storage.Key, entityType string, v any, expires time.Time) (storage.Item, error) {
+func jsonItem(k storage.Key, entityType string, v any, expires time.Time, version int64) (storage.Item, error) {
 	data, err := json.Marshal(v)
 	if err != nil {
 		return storage.Item{}, fmt.Errorf("integrations: encode %s: %w", k, err)
 	}
-	return storage.Item{Key: k, Type: entityType, Version: 1, ExpiresAt: expires, Data: data}, nil
+	return storage.Item{Key: k, Type: entityType, Version: version, ExpiresAt: expires, Data: data}, nil
 }
 
 var (
@@ -181,13 +191,13 @@ func (s *Service) StartRun(ctx context.Context, p principal.Principal, tenantID,
 		if err != nil {
 			return Trigger{}, err
 		}
-		triggerItem, err := jsonItem(keys.RunTrigger(p.Org, run.ID), TriggerType, trigger{Tenant: t.ID}, time.Time{})
+		triggerItem, err := triggerItem(run, 1)
 		if err != nil {
 			return Trigger{}, err
 		}
 		var ops []storage.Op
 		if idemKey != "" {
-			guard, err := jsonItem(guardKey, IdempotencyType, idempotencyGuard{Tenant: t.ID, Trigger: run.ID}, now.Add(IdempotencyWindow))
+			guard, err := jsonItem(guardKey, IdempotencyType, idempotencyGuard{Tenant: t.ID, Trigger: run.ID}, now.Add(IdempotencyWindow), 1)
 			if err != nil {
 				return Trigger{}, err
 			}
@@ -239,31 +249,48 @@ func (s *Service) replay(ctx context.Context, org string, guardKey storage.Key, 
 	return Trigger{TriggerID: r.ID, TenantID: r.Tenant, Status: r.Status, Replayed: true}, true, nil
 }
 
-// loadRun reads a run by its trigger id: the trigger names its tenant.
-func (s *Service) loadRun(ctx context.Context, p principal.Principal, triggerID string) (Run, int64, error) {
+// loadedRun is a run as loadRun read it, with the versions its next
+// write is conditional on.
+type loadedRun struct {
+	Run
+	version, triggerVersion int64
+}
+
+// loadRun reads a run by its trigger id: one read of the trigger, which
+// holds the run; a trigger from before it did names the tenant, and the
+// run is read from there.
+func (s *Service) loadRun(ctx context.Context, p principal.Principal, triggerID string) (loadedRun, error) {
 	if !validID(triggerID) {
-		return Run{}, 0, errTriggerNotFound
+		return loadedRun{}, errTriggerNotFound
 	}
 	item, err := s.Table.Get(ctx, keys.RunTrigger(p.Org, triggerID))
 	if errors.Is(err, storage.ErrNotFound) {
-		return Run{}, 0, errTriggerNotFound
+		return loadedRun{}, errTriggerNotFound
 	}
 	if err != nil {
-		return Run{}, 0, fmt.Errorf("integrations: read trigger %s: %w", triggerID, err)
+		return loadedRun{}, fmt.Errorf("integrations: read trigger %s: %w", triggerID, err)
 	}
 	var tr trigger
-	if err := json.Unmarshal(item.Data, &tr); err != nil {
-		return Run{}, 0, fmt.Errorf("integrations: decode trigger %s: %w", triggerID, err)
+	if item.Type != TriggerType {
+		return loadedRun{}, fmt.Errorf("integrations: item %s is a %q, not a trigger", item.Key, item.Type)
 	}
-	return storage.Load(ctx, s.Table, keys.Run(p.Org, tr.Tenant, triggerID), errTriggerNotFound, RunFromItem)
+	if err := json.Unmarshal(item.Data, &tr); err != nil {
+		return loadedRun{}, fmt.Errorf("integrations: decode trigger %s: %w", triggerID, err)
+	}
+	if tr.Run != nil {
+		if tr.Run.ID != triggerID || tr.Run.Org != p.Org || tr.Run.Tenant != tr.Tenant {
+			return loadedRun{}, fmt.Errorf("integrations: trigger %s holds another run", triggerID)
+		}
+		return loadedRun{Run: *tr.Run, version: item.Version, triggerVersion: item.Version}, nil
+	}
+	r, version, err := storage.Load(ctx, s.Table, keys.Run(p.Org, tr.Tenant, triggerID), errTriggerNotFound, RunFromItem)
+	return loadedRun{Run: r, version: version, triggerVersion: item.Version}, err
 }
 
 // TriggerStatus returns the run a trigger id names; 404 until it exists.
-// It is two reads, one after the other: the run's key holds the tenant,
-// which only the trigger item names.
 func (s *Service) TriggerStatus(ctx context.Context, p principal.Principal, triggerID string) (Run, error) {
-	r, _, err := s.loadRun(ctx, p, triggerID)
-	return r, err
+	r, err := s.loadRun(ctx, p, triggerID)
+	return r.Run, err
 }
 
 // RunPage is one page of a tenant's runs.
@@ -320,10 +347,11 @@ func (s *Service) ReportRun(ctx context.Context, p principal.Principal, triggerI
 	if errText != "" && in.Status != RunFailed {
 		return Run{}, apperr.Field("error", "error_without_failure", "only a failed run reports an error")
 	}
-	r, version, err := s.loadRun(ctx, p, triggerID)
+	loaded, err := s.loadRun(ctx, p, triggerID)
 	if err != nil {
 		return Run{}, err
 	}
+	r := loaded.Run
 	if r.Status.finished() {
 		if r.Status == in.Status {
 			return r, nil
@@ -338,11 +366,15 @@ func (s *Service) ReportRun(ctx context.Context, p principal.Principal, triggerI
 	if in.Status.finished() {
 		r.FinishedAt = &now
 	}
-	item, err := r.item(version + 1)
+	item, err := r.item(loaded.version + 1)
 	if err != nil {
 		return Run{}, err
 	}
-	ops := []storage.Op{storage.Put(item, storage.VersionIs(version))}
+	trig, err := triggerItem(r, loaded.version+1)
+	if err != nil {
+		return Run{}, err
+	}
+	ops := []storage.Op{storage.Put(item, storage.VersionIs(loaded.version)), storage.Put(trig, storage.VersionIs(loaded.triggerVersion))}
 	if in.Status == RunFailed {
 		ev := outbox.New(p.Org, outbox.RunFailed, now)
 		ev.Data = map[string]string{"run_id": r.ID, "tenant_id": r.Tenant, "integration_id": r.Integration, "error": r.Error}

@@ -679,6 +679,28 @@ func TestAnIdempotencyKeyReturnsTheFirstStartsTriggerForADay(t *testing.T) {
 // The proof: 50 parallel starts with one Idempotency-Key create one
 // run, on both adapters (DynamoDB Local decides the race with its
 // conditional transactions).
+// A page of runs answers from the runs alone; an empty one tells a tenant
+// without runs (an empty list) from an unknown tenant or another
+// organization's (404).
+func TestRunsOfATenantWithoutRunsAreEmptyAndOfAnUnknownOneNotFound(t *testing.T) {
+	f := newFixture(t, embeddedTable(t))
+	ctx := context.Background()
+	tn := f.tenant(f.integration(f.hub, "CRM", true).ID, "customer-1")
+	page, err := f.svc.ListRuns(ctx, f.hub, tn.ID, integrations.PageInput{})
+	if err != nil || len(page.Runs) != 0 || page.Runs == nil {
+		t.Fatalf("runs of a tenant without runs: %+v, %v; want an empty list", page, err)
+	}
+	for name, call := range map[string]func() error{
+		"unknown tenant":                func() error { _, err := f.svc.ListRuns(ctx, f.hub, ids.New(), integrations.PageInput{}); return err },
+		"another organization's tenant": func() error { _, err := f.svc.ListRuns(ctx, f.outsider, tn.ID, integrations.PageInput{}); return err },
+		"a tenant id that is no id":     func() error { _, err := f.svc.ListRuns(ctx, f.hub, "x#y", integrations.PageInput{}); return err },
+	} {
+		if err := call(); codeOf(err) != "tenant_not_found" {
+			t.Errorf("%s: %v, want tenant_not_found", name, err)
+		}
+	}
+}
+
 // A trigger holds a copy of its run, so its status is one read; the copy
 // follows every report, and a trigger written before it held the run (its
 // tenant only) still answers, and holds the run after the next report.

@@ -300,11 +300,14 @@ type RunPage struct {
 }
 
 // ListRuns lists a tenant's runs (newest first unless asked otherwise):
-// one Query of the tenant's partition, after reading the tenant so that
-// another organization's tenant id is a 404 like an unknown one.
+// one Query of the tenant's partition, which is under the caller's
+// organization. A page with runs proves the tenant is the organization's
+// (a run is only ever written with its tenant's check); an empty page
+// reads the tenant too, so that an unknown tenant id, or another
+// organization's, is a 404 and not an empty list.
 func (s *Service) ListRuns(ctx context.Context, p principal.Principal, tenantID string, in PageInput) (RunPage, error) {
-	if _, _, err := s.loadTenant(ctx, p, tenantID); err != nil {
-		return RunPage{}, err
+	if !validID(tenantID) {
+		return RunPage{}, errTenantNotFound
 	}
 	page, err := s.Table.Query(ctx, storage.Query{
 		PK: keys.TenantRunsPK(p.Org, tenantID), Sort: storage.SortPrefix, From: keys.RunsPrefix,
@@ -312,6 +315,11 @@ func (s *Service) ListRuns(ctx context.Context, p principal.Principal, tenantID 
 	})
 	if err != nil {
 		return RunPage{}, fmt.Errorf("integrations: list runs of %s: %w", tenantID, err)
+	}
+	if len(page.Items) == 0 {
+		if _, _, err := s.loadTenant(ctx, p, tenantID); err != nil {
+			return RunPage{}, err
+		}
 	}
 	out := RunPage{Runs: make([]Run, 0, len(page.Items)), Cursor: page.Cursor}
 	for _, item := range page.Items {

@@ -619,9 +619,16 @@ func (s *Service) List(ctx context.Context, p principal.Principal, in ListInput)
 	if err != nil {
 		return ListPage{}, fmt.Errorf("users: list: %w", err)
 	}
-	o, _, err := s.org(ctx, p.Org)
-	if err != nil {
-		return ListPage{}, err
+	// Which user is the primary administrator is the organization's
+	// profile's to say; a partner organization's users never are (the
+	// primary administrator is a hub user), so their page is one call.
+	var primary string
+	if p.Kind != principal.PartnerUser {
+		o, _, err := s.org(ctx, p.Org)
+		if err != nil {
+			return ListPage{}, err
+		}
+		primary = o.PrimaryAdmin
 	}
 	out := ListPage{Users: make([]View, 0, len(page.Items)), Cursor: page.Cursor}
 	for _, it := range page.Items {
@@ -629,7 +636,7 @@ func (s *Service) List(ctx context.Context, p principal.Principal, in ListInput)
 		if err != nil {
 			return ListPage{}, err
 		}
-		out.Users = append(out.Users, ViewOf(u, o.PrimaryAdmin))
+		out.Users = append(out.Users, ViewOf(u, primary))
 	}
 	return out, nil
 }

@@ -276,7 +276,7 @@ func TestPartnerUsersSeeOnlyTheirOwnPartner(t *testing.T) {
 		t.Fatalf("partner one sees %d users, want its 2", len(page.Users))
 	}
 	for _, u := range page.Users {
-		if u.Partner != pu1.Partner {
+		if u.Partner != pu1.Partner || u.Primary {
 			t.Fatalf("partner one sees %+v", u)
 		}
 	}
@@ -294,6 +294,11 @@ func TestPartnerUsersSeeOnlyTheirOwnPartner(t *testing.T) {
 	}
 	if len(all.Users) != 4 {
 		t.Fatalf("the organization sees %d users, want 4 (admin, two partner users, a colleague)", len(all.Users))
+	}
+	for _, u := range all.Users {
+		if u.Primary != (u.ID == f.admin.Subject) {
+			t.Fatalf("the organization's list marks %s primary administrator: %v", u.Email, u.Primary)
+		}
 	}
 	if _, err := f.svc.CreatePartner(ctx, pu1, users.PartnerInput{Name: "Sneaky"}); code(err) != "hub_users_only" {
 		t.Fatalf("a partner user created a partner: %v", err)

@@ -369,7 +369,10 @@ type callsRow struct {
 // DynamoDB calls of an accepted request of every route (through the gateway
 // and the authorizer, on DynamoDB Local), found as the isolation matrix
 // finds its owner's request: the route's samples of events/, on a fresh
-// organization, as each of its callers.
+// organization, as each of its callers. A route whose accepted request
+// needs earlier steps (the Source Control callback a sign-in, disconnecting
+// a connection) gets them from FindAccepted through do; only the last
+// request, the one measured, is counted.
 func TestReportDynamoDBCallsPerRoute(t *testing.T) {
 	out := needReport(t, "calls.json")
 	h := openRouteHub(t)

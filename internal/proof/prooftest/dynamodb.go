@@ -165,7 +165,8 @@ func OpenDynamoDB(t testing.TB, endpoint string, transport http.RoundTripper, ma
 	for _, opt := range opts {
 		opt(&h.settings)
 	}
-	if h.base.SourceControl, err = sourcecontrol.FromEnv(githubOnly); err != nil {
+	github := githubEnv(t)
+	if h.base.SourceControl, err = sourcecontrol.FromEnv(func(k string) string { return github[k] }); err != nil {
 		t.Fatal(err)
 	}
 	h.Hub = &Hub{t: t}

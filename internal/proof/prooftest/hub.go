@@ -102,11 +102,11 @@ type Hub struct {
 }
 
 // Open starts a local stack in a fresh data folder. Source control's GitHub
-// provider is configured (connecting never calls it), so every route can
-// answer.
+// provider is a local one (githubEnv), so every route can answer and an
+// organization can really connect.
 func Open(t testing.TB) *Hub {
 	t.Helper()
-	for k, v := range githubEnv {
+	for k, v := range githubEnv(t) {
 		t.Setenv(k, v)
 	}
 	st, err := localstack.Open(context.Background(), localstack.Config{
@@ -132,16 +132,6 @@ func Open(t testing.TB) *Hub {
 
 // Routes are the hub's routes.
 func (h *Hub) Routes() []Route { return h.routes }
-
-// githubEnv configures Source Control's GitHub provider (connecting only
-// builds a sign-in URL: the provider is never called).
-var githubEnv = map[string]string{
-	"HUB_OAUTH_GITHUB_CLIENT_ID":     "proof-client",
-	"HUB_OAUTH_GITHUB_CLIENT_SECRET": "proof-secret",
-	"HUB_OAUTH_REDIRECT_URL":         "https://api.hub.test/source-control/callback",
-}
-
-func githubOnly(k string) string { return githubEnv[k] }
 
 // DataDir is a fresh folder for a local stack's data, in memory (/dev/shm)
 // where the machine has it: the embedded table syncs every write to disk,

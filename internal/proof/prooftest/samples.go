@@ -247,9 +247,13 @@ type Accepted struct {
 
 // FindAccepted tries the route's samples (or no body), on each resource of
 // the collection its path addresses, as each of org's callers, until one
-// is accepted (2xx). It writes whatever that request writes: use an
-// organization made for the purpose. tried lists the other answers. first
-// are bodies to try before the samples (Hub.PublicBody's).
+// is accepted (2xx, or the accepted answer of the route's flow). A route
+// with a flow gets its earlier steps first, as that caller (the Source
+// Control callback a real sign-in, disconnecting a connection). It writes
+// whatever that request and those steps write: use an organization made
+// for the purpose. The accepted request is the last one sent through do.
+// tried lists the other answers. first are bodies to try before the
+// samples (Hub.PublicBody's).
 func FindAccepted(do func(Request) Response, route Route, org *Org, first ...map[string]any) (acc Accepted, tried []string, ok bool) {
 	candidates := []map[string]any{nil}
 	if samples := Samples(route.Key()); route.HasBody() && len(samples) > 0 {
@@ -258,6 +262,7 @@ func FindAccepted(do func(Request) Response, route Route, org *Org, first ...map
 	if len(first) > 0 {
 		candidates = append(first, candidates...)
 	}
+	fl := flows[route.Key()]
 	for _, s := range candidates {
 		var body []byte
 		if s != nil {
@@ -270,12 +275,19 @@ func FindAccepted(do func(Request) Response, route Route, org *Org, first ...map
 		for n := range Choices(route.Path, org) {
 			path := FillPathNth(route.Path, org, false, n).Path
 			for i, caller := range org.Callers() {
-				ifMatch := ""
-				if route.Method != http.MethodGet {
-					ifMatch = IfMatchFor(do, path, caller)
+				req := Request{Method: route.Method, Path: path, Caller: caller, Body: body}
+				if fl.prepare != nil {
+					var err error
+					if req, err = fl.prepare(do, req); err != nil {
+						tried = append(tried, string(caller.Kind)+" "+err.Error())
+						continue
+					}
 				}
-				resp := do(Request{Method: route.Method, Path: path, Caller: caller, Body: body, IfMatch: ifMatch})
-				if resp.Status < 300 {
+				if route.Method != http.MethodGet {
+					req.IfMatch = IfMatchFor(do, req.Path, req.Caller)
+				}
+				resp := do(req)
+				if fl.accepts(resp) {
 					return Accepted{Sample: s, Caller: i, PathN: n, Response: resp}, tried, true
 				}
 				tried = append(tried, string(caller.Kind)+" "+resp.Summary())

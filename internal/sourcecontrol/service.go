@@ -453,24 +453,22 @@ func (s *Service) Disconnect(ctx context.Context, p principal.Principal, version
 	if err != nil {
 		return err
 	}
+	// One conditional delete; only when its condition fails is the
+	// connection read, to tell no connection (404) from a stale version.
 	k := keys.SourceConnection(p.Org, partner)
-	it, err := s.table.Get(ctx, k)
-	if errors.Is(err, storage.ErrNotFound) {
-		return errNotConnected
+	err = s.table.Write(ctx, storage.Delete(k, storage.VersionIs(version)))
+	if !errors.Is(err, storage.ErrConditionFailed) {
+		if err != nil {
+			return fmt.Errorf("sourcecontrol: disconnect: %w", err)
+		}
+		return nil
 	}
-	if err != nil {
+	if _, err := s.table.Get(ctx, k); errors.Is(err, storage.ErrNotFound) {
+		return errNotConnected
+	} else if err != nil {
 		return fmt.Errorf("sourcecontrol: read connection: %w", err)
 	}
-	if it.Version != version {
-		return errStale
-	}
-	if err := s.table.Write(ctx, storage.Delete(k, storage.VersionIs(version))); err != nil {
-		if errors.Is(err, storage.ErrConditionFailed) {
-			return errStale
-		}
-		return fmt.Errorf("sourcecontrol: disconnect: %w", err)
-	}
-	return nil
+	return errStale
 }
 
 // Connection is an organization's (partner "") or a partner's connection

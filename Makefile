@@ -62,9 +62,10 @@ invoke:
 	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=<function> EVENT=<events/...json>"; exit 2; }
 	$(GO) run ./infra/invoke -fn $(FN) -event $(EVENT)
 
-## bench: the benchmarks and their report (build/bench/results.md and .json, and README.md), baselines measured in the same run
+## bench: the benchmarks and their report (build/bench/results.md and .json, and README.md), baselines measured in the same run; compared with the previous run (build/bench/compare.md)
 bench: emulators
-	$(GO) run ./infra/bench -out build/bench -readme README.md
+	@mkdir -p build/bench; if [ -f build/bench/results.json ]; then cp build/bench/results.json build/bench/previous.json; fi
+	$(GO) run ./infra/bench -out build/bench -readme README.md $$(test -f build/bench/previous.json && echo -previous build/bench/previous.json)
 
 ## load: 100 clients for 60 s against the local stack on DynamoDB Local (loopback only); zero 5xx, every acknowledged write found (summary in README.md)
 load: emulators

@@ -2,14 +2,17 @@
 // report tables, and writes the results as Markdown and JSON:
 //
 //	go run ./infra/bench -out build/bench     # make bench
+//	go run ./infra/bench compare OLD.json NEW.json
 //
 // It runs `go test -bench` on the benchmarks (authorizer, request path,
 // cold start, list pages at scale) and `go test -run TestReport` for the
 // tables that are counts (DynamoDB calls per route, binary sizes, peak
 // memory), pairs each figure with its baseline from the same run, and
 // writes <out>/results.md, <out>/results.json and the raw go test output
-// (<out>/bench.txt), so that two runs can be compared with benchstat or a
-// diff. Every ratio is measured against a baseline of the same run.
+// (<out>/bench.txt). Every ratio is measured against a baseline of the
+// same run. With -previous (make bench passes the last run's results.json)
+// it also compares the two runs figure by figure and writes
+// <out>/compare.md; `compare` does that for any two results.json.
 package main
 
 import (
@@ -45,16 +48,62 @@ const (
 const pkg = "./internal/proof/bench"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "compare" {
+		if len(os.Args) != 4 {
+			fmt.Fprintln(os.Stderr, "usage: bench compare OLD.json NEW.json")
+			os.Exit(2)
+		}
+		md, err := compareFiles(os.Args[2], os.Args[3])
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		fmt.Print(md)
+		return
+	}
 	out := flag.String("out", "build/bench", "folder for results.md, results.json and the raw output")
 	benchtime := flag.String("benchtime", "1s", "go test -benchtime for each benchmark")
 	filter := flag.String("bench", ".", "go test -bench: which benchmarks")
 	reports := flag.Bool("reports", true, "also run the report tables (calls per route, binaries and memory)")
 	readmePath := flag.String("readme", "", "also put the tables in this file, between <!-- bench:begin --> and <!-- bench:end -->")
+	previous := flag.String("previous", "", "an earlier run's results.json: compare this run with it (<out>/compare.md)")
 	flag.Parse()
 	if err := run(*out, *benchtime, *filter, *reports, *readmePath); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	if *previous != "" {
+		md, err := compareFiles(*previous, filepath.Join(*out, "results.json"))
+		if err == nil {
+			err = os.WriteFile(filepath.Join(*out, "compare.md"), []byte(md), 0o644)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench: compare:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("\n%s\nwritten: %s\n", md, filepath.Join(*out, "compare.md"))
+	}
+}
+
+// compareFiles compares two results.json.
+func compareFiles(oldPath, newPath string) (string, error) {
+	old, err := LoadReport(oldPath)
+	if err != nil {
+		return "", err
+	}
+	cur, err := LoadReport(newPath)
+	if err != nil {
+		return "", err
+	}
+	return ChangesMarkdown(Compare(old, cur), runName(oldPath, old), runName(newPath, cur)), nil
+}
+
+// runName names a run by its file and, when it has them, its commit and date.
+func runName(path string, r *Report) string {
+	if r.Meta["commit"] == "" {
+		return "`" + path + "`"
+	}
+	return fmt.Sprintf("`%s` (commit %s, %s)", path, r.Meta["commit"], r.Meta["date"])
 }
 
 func run(out, benchtime, filter string, reports bool, readmePath string) error {

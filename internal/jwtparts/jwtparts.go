@@ -33,7 +33,8 @@ type Parts struct {
 	Method jwt.SigningMethod
 	// KeyID is the header's kid; "" when it is absent or not a string.
 	KeyID string
-	// Payload is the claims' JSON, checked to be a JSON object.
+	// Payload is the claims' JSON as the token carries it: it starts as
+	// an object; the caller decodes it, and refuses it if it is not one.
 	Payload []byte
 	// signingString is header.payload, what the signature covers.
 	signingString string

@@ -142,3 +142,62 @@ func FuzzReadObject(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSplit: Split reads what golang-jwt's parser reads of any token. When
+// ParseUnverified reads an object payload, Split finds the same alg, kid and
+// payload; when Split reads a token golang-jwt refuses, it is only because
+// the payload is not JSON, which every caller decodes and refuses.
+func FuzzSplit(f *testing.F) {
+	for _, s := range []string{
+		seg(`{"alg":"HS256","kid":"k1"}`) + "." + seg(`{"iss":"acme"}`) + ".c2ln",
+		seg(`{"alg":"ES256","kid":7}`) + "." + seg(`{}`) + ".",
+		seg(`{"alg":"none"}`) + "." + seg(`{"a":[1,2]}`) + ".",
+		seg(`{"ALG":"HS256"}`) + "." + seg(`{}`) + ".c2ln",
+		seg(`{"\u0061lg":"HS256","kid":"\u006b"}`) + "." + seg(`{}`) + ".c2ln",
+		seg(`null`) + "." + seg(`{}`) + ".c2ln",
+		seg(`{"alg":"HS256"}`) + "." + seg(`null`) + ".c2ln",
+		seg(`{"alg":"HS256"}`) + "." + seg(`{garbage`) + ".c2ln",
+		seg(`{"alg":"HS256"}`) + "." + seg(`[]`) + ".c2ln",
+		"a.b.c", "a.b", "", "..",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, token string) {
+		p, err := jwtparts.Split(token)
+		var claims rawClaims
+		tok, _, jwtErr := jwt.NewParser().ParseUnverified(token, &claims)
+		readByJWT := jwtErr == nil && isObject(claims.raw)
+		switch {
+		case err != nil && readByJWT:
+			t.Fatalf("Split(%q): %v; golang-jwt read it", token, err)
+		case err == nil && !readByJWT && json.Valid(p.Payload):
+			t.Fatalf("Split(%q) = %+v; golang-jwt: %v", token, p, jwtErr)
+		case err == nil && readByJWT:
+			kid, _ := tok.Header["kid"].(string)
+			if p.Alg != tok.Method.Alg() || p.KeyID != kid || !bytes.Equal(p.Payload, claims.raw) {
+				t.Fatalf("Split(%q) = alg %q kid %q payload %s; golang-jwt %q %q %s", token, p.Alg, p.KeyID, p.Payload, tok.Method.Alg(), kid, claims.raw)
+			}
+		}
+	})
+}
+
+// rawClaims keeps a payload's JSON as golang-jwt hands it to the claims.
+type rawClaims struct{ raw json.RawMessage }
+
+func (c *rawClaims) UnmarshalJSON(b []byte) error {
+	c.raw = append(json.RawMessage(nil), b...)
+	return nil
+}
+
+func (rawClaims) GetExpirationTime() (*jwt.NumericDate, error) { return nil, nil }
+func (rawClaims) GetIssuedAt() (*jwt.NumericDate, error)       { return nil, nil }
+func (rawClaims) GetNotBefore() (*jwt.NumericDate, error)      { return nil, nil }
+func (rawClaims) GetIssuer() (string, error)                   { return "", nil }
+func (rawClaims) GetSubject() (string, error)                  { return "", nil }
+func (rawClaims) GetAudience() (jwt.ClaimStrings, error)       { return nil, nil }
+
+// isObject: JSON whose first token opens an object.
+func isObject(b []byte) bool {
+	b = bytes.TrimLeft(b, " \t\r\n")
+	return len(b) > 0 && b[0] == '{'
+}

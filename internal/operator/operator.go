@@ -132,7 +132,7 @@ func Create(ctx context.Context, table Writer, in CreateInput, links users.Links
 	}
 	admin := users.User{
 		ID: ids.At(now), Org: in.ID, Email: in.AdminEmail, Name: strings.TrimSpace(in.AdminName),
-		Role: users.RoleHubUser, InvitedBy: "operator", CreatedAt: now.UTC(),
+		Role: users.RoleHubUser, InvitedBy: "operator", CreatedAt: now.UTC(), Primary: true,
 	}
 	org := orgs.Organization{ID: in.ID, Name: in.Name, Plan: in.Plan, PrimaryAdmin: admin.ID, PrimaryContact: admin.Email, CreatedAt: now.UTC()}
 	orgItem, err := org.Item(1)

@@ -619,23 +619,31 @@ func (s *Service) List(ctx context.Context, p principal.Principal, in ListInput)
 	if err != nil {
 		return ListPage{}, fmt.Errorf("users: list: %w", err)
 	}
-	// Which user is the primary administrator is the organization's
-	// profile's to say; a partner organization's users never are (the
-	// primary administrator is a hub user), so their page is one call.
-	var primary string
-	if p.Kind != principal.PartnerUser {
+	listed := make([]User, 0, len(page.Items))
+	primary := ""
+	for _, it := range page.Items {
+		u, err := FromItem(it)
+		if err != nil {
+			return ListPage{}, err
+		}
+		if u.Primary {
+			primary = u.ID
+		}
+		listed = append(listed, u)
+	}
+	// A page that holds the flagged primary administrator says who it is
+	// (the flag moves with the profile, in one write). Otherwise the
+	// profile says, unless the page is empty or a partner organization's:
+	// the primary administrator is a hub user, never on it.
+	if primary == "" && len(listed) > 0 && p.Kind != principal.PartnerUser {
 		o, _, err := s.org(ctx, p.Org)
 		if err != nil {
 			return ListPage{}, err
 		}
 		primary = o.PrimaryAdmin
 	}
-	out := ListPage{Users: make([]View, 0, len(page.Items)), Cursor: page.Cursor}
-	for _, it := range page.Items {
-		u, err := FromItem(it)
-		if err != nil {
-			return ListPage{}, err
-		}
+	out := ListPage{Users: make([]View, 0, len(listed)), Cursor: page.Cursor}
+	for _, u := range listed {
 		out.Users = append(out.Users, ViewOf(u, primary))
 	}
 	return out, nil
@@ -838,14 +846,18 @@ func (s *Service) ResetOtherPassword(ctx context.Context, p principal.Principal,
 // ChangePrimaryAdmin names another active hub user primary administrator,
 // if the organization is still at version (settings.ErrStale otherwise),
 // and returns the organization and its version after the change. The
-// organization and the user are one read; the write is conditional on the
-// organization's version and on the new administrator's version, so it and
-// a concurrent delete of either user cannot both succeed.
+// organization, the user and the caller are one read (the old
+// administrator another, unless they are the caller); the write moves the
+// Primary flag from the old administrator's item to the new one's with the
+// profile, conditional on all three versions, so it and a concurrent
+// delete of either user cannot both succeed.
 func (s *Service) ChangePrimaryAdmin(ctx context.Context, p principal.Principal, version int64, id string) (orgs.Organization, int64, error) {
 	if p.Kind != principal.HubUser {
 		return orgs.Organization{}, 0, apperr.New(apperr.Forbidden, "hub_users_only", "only hub users can change the primary administrator")
 	}
-	read, err := s.prefetch(ctx, append([]storage.Key{keys.Org(p.Org)}, userKeys(p.Org, id)...)...)
+	// The caller is read too: most often they are the administrator who
+	// hands over, whose flag the write clears.
+	read, err := s.prefetch(ctx, append([]storage.Key{keys.Org(p.Org)}, userKeys(p.Org, id, p.Subject)...)...)
 	if err != nil {
 		return orgs.Organization{}, 0, fmt.Errorf("users: read the organization and user %s: %w", id, err)
 	}
@@ -866,15 +878,37 @@ func (s *Service) ChangePrimaryAdmin(ctx context.Context, p principal.Principal,
 	if o.PrimaryAdmin == id {
 		return o, orgVersion, nil
 	}
+	// The Primary flag moves with the profile, in the same write: the new
+	// administrator's item gains it, the old one's loses it.
+	var from storage.Getter = s.Table
+	if o.PrimaryAdmin == p.Subject {
+		from = read
+	}
+	old, oldVersion, err := loadUser(ctx, from, p.Org, o.PrimaryAdmin)
+	oldFound := err == nil
+	if err != nil && !errors.Is(err, errNotFound) {
+		return orgs.Organization{}, 0, fmt.Errorf("users: read the primary administrator %s: %w", o.PrimaryAdmin, err)
+	}
 	o.PrimaryAdmin = id
 	orgItem, err := o.Item(orgVersion + 1)
 	if err != nil {
 		return orgs.Organization{}, 0, err
 	}
-	err = s.Table.Write(ctx,
-		storage.Put(orgItem, storage.VersionIs(orgVersion)),
-		storage.Check(keys.User(p.Org, id), storage.VersionIs(userVersion)),
-	)
+	u.Primary = true
+	ops, err := u.PutOps(userVersion+1, storage.VersionIs(userVersion))
+	if err != nil {
+		return orgs.Organization{}, 0, err
+	}
+	ops = append([]storage.Op{storage.Put(orgItem, storage.VersionIs(orgVersion))}, ops...)
+	if oldFound {
+		old.Primary = false
+		oldOps, err := old.PutOps(oldVersion+1, storage.VersionIs(oldVersion))
+		if err != nil {
+			return orgs.Organization{}, 0, err
+		}
+		ops = append(ops, oldOps...)
+	}
+	err = s.Table.Write(ctx, ops...)
 	if err != nil {
 		if errors.Is(err, storage.ErrConditionFailed) {
 			return orgs.Organization{}, 0, errChanged

@@ -60,6 +60,12 @@ type User struct {
 	// PartnerPending mirrors the partner organization's state, so the
 	// authorizer learns it from the one item it reads.
 	PartnerPending bool `json:"partner_pending,omitempty"`
+	// Primary marks the organization's primary administrator, written in
+	// the same write as the profile that names them, so a page of users
+	// tells who it is without reading the profile. The profile stays the
+	// authority: an organization whose administrator was named before the
+	// flag existed has no flagged user until its next change.
+	Primary bool `json:"primary,omitempty"`
 }
 
 // EmailGuard is the deployment-wide item that makes an address unique and

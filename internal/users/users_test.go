@@ -424,3 +424,118 @@ func TestPrimaryAdministratorChangeRacingADeleteKeepsExactlyOne(t *testing.T) {
 		}
 	}
 }
+
+// readCounting counts the reads a service makes of its table.
+type readCounting struct {
+	users.Table
+	reads int
+}
+
+func (c *readCounting) Get(ctx context.Context, k storage.Key) (storage.Item, error) {
+	c.reads++
+	return c.Table.Get(ctx, k)
+}
+
+func (c *readCounting) GetMany(ctx context.Context, ks ...storage.Key) (map[storage.Key]storage.Item, error) {
+	c.reads++
+	return c.Table.GetMany(ctx, ks...)
+}
+
+// The primary administrator's item is flagged, and the flag moves with the
+// role in the profile's write: a page that holds the flagged user names the
+// primary administrator without reading the profile; any other page, or an
+// organization whose administrator was named before the flag, reads it.
+func TestAPageOfUsersNamesThePrimaryAdministratorFromTheFlag(t *testing.T) {
+	f := newFixture(t, embeddedTable(t), principal.Standard)
+	ctx := context.Background()
+	f.invite(f.admin, "b@acme.test")
+	second := f.accept("b@acme.test", "B")
+	counting := &readCounting{Table: f.table}
+	svc := *f.svc
+	svc.Table = counting
+	// primaryOf lists every user, a page of limit at a time, and returns
+	// who each page marks primary administrator and the profile reads
+	// the pages made.
+	primaryOf := func(limit int) (marked []string, profileReads int) {
+		t.Helper()
+		in := users.ListInput{Limit: limit}
+		for {
+			counting.reads = 0
+			page, err := svc.List(ctx, f.admin, in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			profileReads += counting.reads
+			for _, u := range page.Users {
+				if u.Primary {
+					marked = append(marked, u.ID)
+				}
+			}
+			if page.Cursor == "" {
+				return marked, profileReads
+			}
+			in.Cursor = page.Cursor
+		}
+	}
+	flagged := func(id string) bool {
+		t.Helper()
+		it, err := f.table.Get(ctx, keys.User(f.org, id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := users.FromItem(it)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.Primary
+	}
+	version := func() int64 {
+		t.Helper()
+		it, err := f.table.Get(ctx, keys.Org(f.org))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return it.Version
+	}
+
+	if marked, reads := primaryOf(50); fmt.Sprint(marked) != fmt.Sprint([]string{f.admin.Subject}) || reads != 0 {
+		t.Fatalf("a page with the administrator marks %v with %d profile reads; want %s and none", marked, reads, f.admin.Subject)
+	}
+	if marked, reads := primaryOf(1); len(marked) != 1 || reads != 1 {
+		t.Fatalf("pages of one mark %v with %d profile reads; want one user, one read (the page without the administrator)", marked, reads)
+	}
+
+	// Handed over by the administrator, then back by the new one (from
+	// another caller's hands each time).
+	for _, step := range []struct{ by, to principal.Principal }{
+		{f.admin, principal.Principal{Kind: principal.HubUser, Org: f.org, Subject: second.User.ID}},
+		{principal.Principal{Kind: principal.HubUser, Org: f.org, Subject: second.User.ID}, f.admin},
+	} {
+		if _, _, err := f.svc.ChangePrimaryAdmin(ctx, step.by, version(), step.to.Subject); err != nil {
+			t.Fatal(err)
+		}
+		if !flagged(step.to.Subject) || flagged(step.by.Subject) {
+			t.Fatalf("after the change to %s: flags %v (new), %v (old)", step.to.Subject, flagged(step.to.Subject), flagged(step.by.Subject))
+		}
+		if marked, reads := primaryOf(50); fmt.Sprint(marked) != fmt.Sprint([]string{step.to.Subject}) || reads != 0 {
+			t.Fatalf("after the change the list marks %v with %d profile reads", marked, reads)
+		}
+	}
+
+	// Named before the flag existed: no user is flagged, and the profile
+	// says.
+	it, err := f.table.Get(ctx, keys.User(f.org, f.admin.Subject))
+	if err != nil {
+		t.Fatal(err)
+	}
+	it.Data = []byte(strings.Replace(string(it.Data), `,"primary":true`, "", 1))
+	if err := f.table.Write(ctx, storage.Put(it, storage.Present())); err != nil {
+		t.Fatal(err)
+	}
+	if flagged(f.admin.Subject) {
+		t.Fatal("the flag was not removed")
+	}
+	if marked, reads := primaryOf(50); fmt.Sprint(marked) != fmt.Sprint([]string{f.admin.Subject}) || reads != 1 {
+		t.Fatalf("without a flag the list marks %v with %d profile reads; want the profile's %s, one read", marked, reads, f.admin.Subject)
+	}
+}

@@ -8,8 +8,10 @@ import (
 	"time"
 
 	"github.com/integration-hub/hub/internal/apikeys"
+	"github.com/integration-hub/hub/internal/integrations"
 	"github.com/integration-hub/hub/internal/keys"
 	"github.com/integration-hub/hub/internal/onetime"
+	"github.com/integration-hub/hub/internal/orgs"
 	"github.com/integration-hub/hub/internal/outbox"
 	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/users"
@@ -24,7 +26,10 @@ import (
 //     and every member copy has its user;
 //   - a live one-time token names a user of its organization;
 //   - an API key's record and lookup item exist together and agree;
-//   - an outbox event belongs to an organization that exists.
+//   - an outbox event belongs to an organization that exists;
+//   - a user flagged primary administrator is the one the organization's
+//     profile names;
+//   - a trigger's copy of its run is the run, at its version.
 //
 // Expired items are ignored, as every read ignores them.
 func Invariants(items []storage.Item, now time.Time) []string {
@@ -48,6 +53,12 @@ func Invariants(items []storage.Item, now time.Time) []string {
 			var g users.EmailGuard
 			if !ok || json.Unmarshal(guard.Data, &g) != nil || g.Org != u.Org || g.User != u.ID {
 				fail("user %s/%s (%s) has no email guard naming it (guard %s)", u.Org, u.ID, u.Email, guard.Data)
+			}
+			if u.Primary {
+				o, err := orgs.FromItem(byKey[keys.Org(u.Org)])
+				if err != nil || o.PrimaryAdmin != u.ID {
+					fail("user %s/%s is flagged primary administrator, but the profile names %q", u.Org, u.ID, o.PrimaryAdmin)
+				}
 			}
 			if u.Partner != "" {
 				m, ok := byKey[keys.Member(u.Org, u.Partner, u.ID)]
@@ -108,6 +119,23 @@ func Invariants(items []storage.Item, now time.Time) []string {
 			case recordOK && lookupOK && record.Version != lookup.Version:
 				fail("API key %s/%s: record at version %d, lookup at %d", key.Org, key.ID, record.Version, lookup.Version)
 			}
+		case integrations.TriggerType:
+			var tr struct {
+				Run *integrations.Run `json:"run"`
+			}
+			if err := json.Unmarshal(it.Data, &tr); err != nil {
+				fail("%s: %v", k, err)
+				continue
+			}
+			if tr.Run == nil {
+				continue // a trigger from before the copy: it names the tenant only
+			}
+			run, ok := byKey[keys.Run(tr.Run.Org, tr.Run.Tenant, tr.Run.ID)]
+			var r integrations.Run
+			if ok && json.Unmarshal(run.Data, &r) == nil && run.Version == it.Version && sameJSON(r, *tr.Run) {
+				continue
+			}
+			fail("trigger %s holds run %s at version %d, which the run item is not (%s at version %d)", k, tr.Run.ID, it.Version, run.Data, run.Version)
 		case outbox.EntityType:
 			ev, err := outbox.FromItem(it)
 			if err != nil {

@@ -2,11 +2,13 @@ package prooftest_test
 
 import (
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/integration-hub/hub/internal/apikeys"
+	"github.com/integration-hub/hub/internal/integrations"
 	"github.com/integration-hub/hub/internal/keys"
 	"github.com/integration-hub/hub/internal/onetime"
 	"github.com/integration-hub/hub/internal/principal"
@@ -59,6 +61,14 @@ func TestInvariantsHoldOnAPopulatedHubAndCatchEachHalfWrite(t *testing.T) {
 			return keys.User(tok.Org, tok.User)
 		}(), "token"},
 		{"the organization of events", keys.Org(org.ID), "which does not exist"},
+		{"the profile naming the flagged primary administrator", keys.Org(org.ID), "is flagged primary administrator"},
+		{"the run a trigger holds", func() storage.Key {
+			var tr struct {
+				Run integrations.Run `json:"run"`
+			}
+			_ = json.Unmarshal(h.Get(keys.RunTrigger(org.ID, org.Resource(prooftest.Triggers))).Data, &tr)
+			return keys.Run(tr.Run.Org, tr.Run.Tenant, tr.Run.ID)
+		}(), "which the run item is not"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -239,27 +240,35 @@ type browserResult struct {
 // screenshot is taken; a page on a third origin cannot frame it.
 func TestTheMarketplacePageInARealBrowser(t *testing.T) {
 	node, script := browserTools(t)
-	var hostHTML, attackerHTML string
-	host := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = io.WriteString(w, hostHTML)
-	}))
+	// The pages are set once the servers' addresses are known; a request
+	// may come before (a browser of an earlier run retrying a port this
+	// run reuses), so the handlers load them atomically and answer an
+	// empty page until then.
+	var hostHTML, attackerHTML atomic.Pointer[string]
+	serve := func(html *atomic.Pointer[string]) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "text/html; charset=utf-8")
+			if p := html.Load(); p != nil {
+				_, _ = io.WriteString(w, *p)
+			}
+		}
+	}
+	host := httptest.NewServer(serve(&hostHTML))
 	defer host.Close()
-	attacker := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		_, _ = io.WriteString(w, attackerHTML)
-	}))
+	attacker := httptest.NewServer(serve(&attackerHTML))
 	defer attacker.Close()
 	s := openStack(t, host.URL+"/settings/integrations")
 	frameSrc := s.url + marketplace.PagePath + "?tenant=" + s.token(nil)
-	hostHTML = hostPage("Acme settings", frameSrc, s.url)
+	hostPageHTML := hostPage("Acme settings", frameSrc, s.url)
+	hostHTML.Store(&hostPageHTML)
 	// The first load carries the token in its query, as an iframe does: the
 	// route's authorizer must read it from there.
 	if status, body := s.do("GET", strings.TrimPrefix(frameSrc, s.url), "", ""); status != http.StatusOK {
 		t.Fatalf("the page's first load answered %d %s: the authorizer must accept the token of the %s query parameter on %s",
 			status, body, marketplace.PageTokenParameter, marketplace.PageRouteKey)
 	}
-	attackerHTML = hostPage("Not Acme", frameSrc, s.url)
+	attackerPageHTML := hostPage("Not Acme", frameSrc, s.url)
+	attackerHTML.Store(&attackerPageHTML)
 
 	shot := filepath.Join(t.TempDir(), "marketplace.png")
 	cfg, _ := json.Marshal(map[string]string{

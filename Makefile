@@ -12,7 +12,7 @@ BROWSER_STAMP := $(BROWSER)/node_modules/.installed
 FUNCTIONS := $(sort $(notdir $(wildcard functions/*)))
 TEST_TIMEOUT ?= 12m
 
-.PHONY: run run-emulated test vet build invoke emulators browser bench load fuzz clean
+.PHONY: run run-emulated test vet race build invoke emulators browser bench load fuzz clean
 
 ## run: the whole hub on $(HUB_ADDR), embedded table, email to .data/outbox
 run:
@@ -29,6 +29,10 @@ test: emulators browser
 
 vet:
 	$(GO) vet ./...
+
+## race: every test under the race detector (about twice make test's time; not in CI)
+race: emulators browser
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 ## emulators: DynamoDB Local (on Java 17) and the SES emulator, from the lock file
 emulators: $(EMULATORS_STAMP)

@@ -155,16 +155,6 @@ func Parse(token string) (*Parsed, error) {
 	return p, nil
 }
 
-// Peek reads a token's iss, kid and alg without verifying anything (Parse,
-// for a caller that has no use for the rest).
-func Peek(token string) (Unverified, error) {
-	p, err := Parse(token)
-	if err != nil {
-		return Unverified{}, err
-	}
-	return p.Unverified, nil
-}
-
 // KeyFinder returns the keys that may verify a token signed with alg under
 // kid ("" when the token names none): only keys recorded with exactly alg,
 // and live at the time of verification. An error other than ErrRefused is

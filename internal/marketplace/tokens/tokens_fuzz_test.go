@@ -38,7 +38,7 @@ func fuzzToken(method jwt.SigningMethod, key any, kid string, claims jwt.MapClai
 // FuzzVerify runs the marketplace token verifier on arbitrary tokens for
 // an organization with one HS256 secret. Whatever it accepts must verify
 // with that secret under a bare HS256 check too, name the organization's
-// issuer, be routed by Peek as golang-jwt reads it, and carry an identity
+// issuer, be routed by Parse as golang-jwt reads it, and carry an identity
 // within the limits.
 func FuzzVerify(f *testing.F) {
 	iat := now.Add(-time.Minute)
@@ -56,18 +56,18 @@ func FuzzVerify(f *testing.F) {
 		return []tokens.Key{tokens.HMACKey("hs256-1", fuzzSecret)}, nil
 	}
 	f.Fuzz(func(t *testing.T, token string) {
-		head, peekErr := tokens.Peek(token)
+		head, parseErr := tokens.Parse(token)
 		id, err := tokens.Verify(context.Background(), token, fuzzRules, find, now)
 		if err != nil {
 			return
 		}
-		if peekErr != nil || head.Issuer != fuzzRules.Issuer {
-			t.Fatalf("accepted %q, whose issuer Peek reads as %q (%v)", token, head.Issuer, peekErr)
+		if parseErr != nil || head.Issuer != fuzzRules.Issuer {
+			t.Fatalf("accepted %q, which Parse reads as %+v (%v)", token, head, parseErr)
 		}
-		// Peek routes by what golang-jwt reads in the header.
+		// Parse routes by what golang-jwt reads in the header.
 		parsed, _, _ := jwt.NewParser().ParseUnverified(token, jwt.MapClaims{})
 		if kid, _ := parsed.Header["kid"].(string); head.KeyID != kid || head.Algorithm != parsed.Method.Alg() {
-			t.Fatalf("accepted %q, whose kid and alg Peek reads as %q, %q; golang-jwt as %q, %q", token, head.KeyID, head.Algorithm, kid, parsed.Method.Alg())
+			t.Fatalf("accepted %q, whose kid and alg Parse reads as %q, %q; golang-jwt as %q, %q", token, head.KeyID, head.Algorithm, kid, parsed.Method.Alg())
 		}
 		bare := jwt.NewParser(jwt.WithValidMethods([]string{"HS256"}), jwt.WithTimeFunc(func() time.Time { return now }))
 		if _, err := bare.Parse(token, func(*jwt.Token) (any, error) { return fuzzSecret, nil }); err != nil {

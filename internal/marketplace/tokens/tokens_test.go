@@ -197,7 +197,7 @@ func TestKeyFinderFailureIsNotARefusal(t *testing.T) {
 	}
 }
 
-func TestPeekReadsUntrustedRoutingOnly(t *testing.T) {
+func TestParseReadsUntrustedRoutingOnly(t *testing.T) {
 	seg := func(v string) string { return base64.RawURLEncoding.EncodeToString([]byte(v)) }
 	payload := seg(`{"iss":"acme","sub":"eu-1"}`)
 	cases := []struct {
@@ -210,7 +210,9 @@ func TestPeekReadsUntrustedRoutingOnly(t *testing.T) {
 		// golang-jwt reads header members by their exact name.
 		{"a kid that is not a string is none", seg(`{"alg":"ES256","kid":7}`) + "." + payload + ".c2ln", tokens.Unverified{Issuer: "acme", Algorithm: "ES256"}},
 		{"a KID in capitals is not the kid", seg(`{"alg":"ES256","KID":"k"}`) + "." + payload + ".c2ln", tokens.Unverified{Issuer: "acme", Algorithm: "ES256"}},
-		// What Peek does not read, Verify refuses.
+		// Claims are read by their exact names too.
+		{"an ISS in capitals is not the issuer", seg(`{"alg":"HS256"}`) + "." + seg(`{"ISS":"acme"}`) + ".c2ln", tokens.Unverified{Algorithm: "HS256"}},
+		// What Parse does not judge, Verify refuses.
 		{"other claims unreadable", seg(`{"alg":"HS256"}`) + "." + seg(`{"iss":"acme","exp":"soon"}`) + ".c2ln", tokens.Unverified{Issuer: "acme", Algorithm: "HS256"}},
 		{"an alg golang-jwt does not know", seg(`{"alg":"XX1"}`) + "." + payload + ".c2ln", tokens.Unverified{}},
 		{"no alg", seg(`{"kid":"k"}`) + "." + payload + ".c2ln", tokens.Unverified{}},
@@ -223,15 +225,15 @@ func TestPeekReadsUntrustedRoutingOnly(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			got, err := tokens.Peek(tc.token)
+			parsed, err := tokens.Parse(tc.token)
 			if tc.want == (tokens.Unverified{}) {
 				if !errors.Is(err, tokens.ErrRefused) {
-					t.Fatalf("Peek = %+v, %v; want a refusal", got, err)
+					t.Fatalf("Parse = %+v, %v; want a refusal", parsed, err)
 				}
 				return
 			}
-			if err != nil || got != tc.want {
-				t.Fatalf("Peek = %+v, %v; want %+v", got, err, tc.want)
+			if err != nil || parsed.Unverified != tc.want {
+				t.Fatalf("Parse = %+v, %v; want %+v", parsed, err, tc.want)
 			}
 		})
 	}
@@ -241,7 +243,7 @@ func TestPeekReadsUntrustedRoutingOnly(t *testing.T) {
 		return []tokens.Key{tokens.HMACKey("k", []byte("k"))}, nil
 	}
 	if _, err := tokens.Verify(context.Background(), unreadable, rules, find, now); !errors.Is(err, tokens.ErrRefused) {
-		t.Fatalf("Verify = %v, want a refusal of a token Peek only routes", err)
+		t.Fatalf("Verify = %v, want a refusal of a token Parse only routes", err)
 	}
 }
 

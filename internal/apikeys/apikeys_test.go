@@ -19,6 +19,7 @@ import (
 	"github.com/integration-hub/hub/internal/outbox"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/storage"
+	"github.com/integration-hub/hub/internal/storage/storagetest"
 	"github.com/integration-hub/hub/internal/testenv"
 )
 
@@ -240,28 +241,11 @@ func codeOf(err error) string {
 	return "uncoded: " + err.Error()
 }
 
-// countingTable counts the writes that changed something.
-type countingTable struct {
-	storage.Table
-	mu     sync.Mutex
-	writes int
-}
-
-func (c *countingTable) Write(ctx context.Context, ops ...storage.Op) error {
-	err := c.Table.Write(ctx, ops...)
-	if err == nil {
-		c.mu.Lock()
-		c.writes++
-		c.mu.Unlock()
-	}
-	return err
-}
-
 func TestLastUsedIsWrittenAtMostOnceAMinute(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	created := f.create(t, f.admin, apikeys.CreateInput{Name: "ci", Scopes: []string{apikeys.ScopeRunsStart}})
-	counted := &countingTable{Table: f.table}
+	counted := storagetest.NewCounting(f.table)
 	usage := &apikeys.Service{Table: counted, Now: f.clock.Now}
 	lastUsed := func() *time.Time {
 		page, err := f.svc.List(ctx, f.admin, 0, "")
@@ -285,24 +269,24 @@ func TestLastUsedIsWrittenAtMostOnceAMinute(t *testing.T) {
 	}
 	first := f.clock.Now()
 	use(20)
-	if got := lastUsed(); got == nil || !got.Equal(first) || counted.writes != 1 {
-		t.Fatalf("after 20 uses at once: last used %v, %d writes; want %v and 1 write", got, counted.writes, first)
+	if got := lastUsed(); got == nil || !got.Equal(first) || counted.Committed() != 1 {
+		t.Fatalf("after 20 uses at once: last used %v, %d writes; want %v and 1 write", got, counted.Committed(), first)
 	}
 	f.clock.Advance(59 * time.Second)
 	use(5)
-	if got := lastUsed(); !got.Equal(first) || counted.writes != 1 {
-		t.Fatalf("59 s later: last used %v, %d writes; want unchanged", got, counted.writes)
+	if got := lastUsed(); !got.Equal(first) || counted.Committed() != 1 {
+		t.Fatalf("59 s later: last used %v, %d writes; want unchanged", got, counted.Committed())
 	}
 	f.clock.Advance(time.Second)
 	use(5)
-	if got := lastUsed(); !got.Equal(f.clock.Now()) || counted.writes != 2 {
-		t.Fatalf("a minute later: last used %v, %d writes; want now and one more write", got, counted.writes)
+	if got := lastUsed(); !got.Equal(f.clock.Now()) || counted.Committed() != 2 {
+		t.Fatalf("a minute later: last used %v, %d writes; want now and one more write", got, counted.Committed())
 	}
 	if _, err := f.resolve(created.Key); err != nil {
 		t.Fatalf("recording a use broke the key: %v", err)
 	}
-	if err := usage.RecordUse(ctx, "other", created.ID); err != nil || counted.writes != 2 {
-		t.Fatalf("another organization's use was recorded: %v, %d writes", err, counted.writes)
+	if err := usage.RecordUse(ctx, "other", created.ID); err != nil || counted.Committed() != 2 {
+		t.Fatalf("another organization's use was recorded: %v, %d writes", err, counted.Committed())
 	}
 	if err := f.svc.Revoke(ctx, f.admin, created.ID); err != nil {
 		t.Fatal(err)

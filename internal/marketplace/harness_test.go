@@ -27,6 +27,7 @@ import (
 	"github.com/integration-hub/hub/internal/secrets"
 	"github.com/integration-hub/hub/internal/sessions"
 	"github.com/integration-hub/hub/internal/storage"
+	"github.com/integration-hub/hub/internal/storage/storagetest"
 	"github.com/integration-hub/hub/internal/testenv"
 	"github.com/integration-hub/hub/internal/web"
 )
@@ -42,27 +43,11 @@ type clock struct {
 func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-// countingTable counts writes, so a test can prove a refusal wrote nothing.
-type countingTable struct {
-	storage.Table
-	mu     sync.Mutex
-	writes int
-}
-
-func (c *countingTable) Write(ctx context.Context, ops ...storage.Op) error {
-	c.mu.Lock()
-	c.writes++
-	c.mu.Unlock()
-	return c.Table.Write(ctx, ops...)
-}
-
-func (c *countingTable) Writes() int { c.mu.Lock(); defer c.mu.Unlock(); return c.writes }
-
 // hub is the marketplace function and the authorizer on one table, with a
 // clock the test controls.
 type hub struct {
 	t          *testing.T
-	table      *countingTable
+	table      *storagetest.Counting
 	clock      *clock
 	service    *marketplace.Service
 	resolver   *marketplace.Resolver
@@ -82,7 +67,7 @@ func newHubOn(t *testing.T, table storage.Table) *hub {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &hub{t: t, table: &countingTable{Table: table}, clock: &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}}
+	h := &hub{t: t, table: storagetest.NewCounting(table), clock: &clock{t: time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)}}
 	h.service = marketplace.New(h.table, keyring, h.clock.Now)
 	h.resolver = &marketplace.Resolver{Table: h.table, Secrets: keyring.Box(marketplace.SecretPurpose), Now: h.clock.Now}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -22,6 +22,7 @@ import (
 	"github.com/integration-hub/hub/internal/secrets"
 	"github.com/integration-hub/hub/internal/sessions"
 	"github.com/integration-hub/hub/internal/storage"
+	"github.com/integration-hub/hub/internal/storage/storagetest"
 	"github.com/integration-hub/hub/internal/testenv"
 	"github.com/integration-hub/hub/internal/users"
 )
@@ -425,22 +426,6 @@ func TestPrimaryAdministratorChangeRacingADeleteKeepsExactlyOne(t *testing.T) {
 	}
 }
 
-// readCounting counts the reads a service makes of its table.
-type readCounting struct {
-	users.Table
-	reads int
-}
-
-func (c *readCounting) Get(ctx context.Context, k storage.Key) (storage.Item, error) {
-	c.reads++
-	return c.Table.Get(ctx, k)
-}
-
-func (c *readCounting) GetMany(ctx context.Context, ks ...storage.Key) (map[storage.Key]storage.Item, error) {
-	c.reads++
-	return c.Table.GetMany(ctx, ks...)
-}
-
 // The primary administrator's item is flagged, and the flag moves with the
 // role in the profile's write: a page that holds the flagged user names the
 // primary administrator without reading the profile; any other page, or an
@@ -450,7 +435,7 @@ func TestAPageOfUsersNamesThePrimaryAdministratorFromTheFlag(t *testing.T) {
 	ctx := context.Background()
 	f.invite(f.admin, "b@acme.test")
 	second := f.accept("b@acme.test", "B")
-	counting := &readCounting{Table: f.table}
+	counting := storagetest.NewCounting(f.table)
 	svc := *f.svc
 	svc.Table = counting
 	// primaryOf lists every user, a page of limit at a time, and returns
@@ -460,12 +445,12 @@ func TestAPageOfUsersNamesThePrimaryAdministratorFromTheFlag(t *testing.T) {
 		t.Helper()
 		in := users.ListInput{Limit: limit}
 		for {
-			counting.reads = 0
+			before := counting.Reads()
 			page, err := svc.List(ctx, f.admin, in)
 			if err != nil {
 				t.Fatal(err)
 			}
-			profileReads += counting.reads
+			profileReads += int(counting.Reads() - before)
 			for _, u := range page.Users {
 				if u.Primary {
 					marked = append(marked, u.ID)

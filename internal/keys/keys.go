@@ -366,5 +366,16 @@ func EndUser(org, endUser string) storage.Key {
 	return storage.Key{PK: OrgPK(org), SK: endUserPrefix + base64.RawURLEncoding.EncodeToString([]byte(endUser))}
 }
 
+// EndUserCopy is the copy of an end-user's record in the partition of
+// their live tenants (EndUserTenantsPK), written with the record: one
+// Query of the partition reads the record and the tenants. Its sort key
+// sorts before every tenant's.
+func EndUserCopy(org, endUser string) storage.Key {
+	return storage.Key{PK: EndUserTenantsPK(org, endUser), SK: endUserCopySK}
+}
+
+// endUserCopySK is the sort key of EndUserCopy: "ENDUSER" < "TENANT#".
+const endUserCopySK = "ENDUSER"
+
 // EndUsersPrefix is the sort-key prefix of an organization's end-users.
 const EndUsersPrefix = endUserPrefix

@@ -16,7 +16,7 @@ func partitions(org, id string) []string {
 		keys.IntegrationsScope(org), keys.PartnerIntegrationsScope(org, id), keys.TenantsScope(org),
 		keys.IntegrationTenantsScope(org, id), keys.EndUserTenantsPK(org, id), keys.TenantRunsPK(org, id),
 		keys.User(org, id).PK, keys.Member(org, id, id).PK, keys.Tenant(org, id).PK, keys.Run(org, id, id).PK,
-		keys.APIKey(org, id).PK, keys.EndUser(org, id).PK, keys.MarketplaceSettings(org).PK,
+		keys.APIKey(org, id).PK, keys.EndUser(org, id).PK, keys.EndUserCopy(org, id).PK, keys.MarketplaceSettings(org).PK,
 	}
 }
 

@@ -140,6 +140,36 @@ func (s *Service) catalogQuery(ctx context.Context, org string) ([]integrations.
 	}
 }
 
+// endUserPartition reads the partition of the end-user's live tenants,
+// one Query up to storage.MaxPageSize items and one more for each page
+// beyond: the copy of their record (nil if it has none) and the tenants.
+func (s *Service) endUserPartition(ctx context.Context, p principal.Principal) (*storage.Item, []integrations.Tenant, error) {
+	q := storage.Query{PK: keys.EndUserTenantsPK(p.Org, p.Subject), Limit: storage.MaxPageSize}
+	var copied *storage.Item
+	var tenants []integrations.Tenant
+	for {
+		page, err := s.Table.Query(ctx, q)
+		if err != nil {
+			return nil, nil, fmt.Errorf("marketplace: the end-user's partition: %w", err)
+		}
+		for i, item := range page.Items {
+			if item.Type == EndUserCopyType {
+				copied = &page.Items[i]
+				continue
+			}
+			t, err := integrations.TenantFromItem(item)
+			if err != nil {
+				return nil, nil, err
+			}
+			tenants = append(tenants, t)
+		}
+		if page.Cursor == "" {
+			return copied, tenants, nil
+		}
+		q.Cursor = page.Cursor
+	}
+}
+
 // tenantsOf reads the end-user's live tenants: one Query of their
 // partition up to storage.MaxPageSize tenants, one more for each page
 // beyond (every one counts against allowed_installs).
@@ -160,19 +190,20 @@ func (s *Service) tenantsOf(ctx context.Context, p principal.Principal) ([]integ
 }
 
 // List is the end-user's catalog: one Query for the integrations, one for
-// the end-user's tenants.
+// the end-user's partition, which holds their tenants and the copy of
+// their record (written only on first sight and at most hourly after).
 func (s *Service) List(ctx context.Context, p principal.Principal) (Catalog, error) {
 	if err := endUserOnly(p); err != nil {
 		return Catalog{}, err
 	}
-	if _, _, err := s.see(ctx, p); err != nil {
-		return Catalog{}, err
-	}
-	catalog, err := s.catalogQuery(ctx, p.Org)
+	copied, tenants, err := s.endUserPartition(ctx, p)
 	if err != nil {
 		return Catalog{}, err
 	}
-	tenants, err := s.tenantsOf(ctx, p)
+	if _, _, err := s.seeWithCopy(ctx, p, copied); err != nil {
+		return Catalog{}, err
+	}
+	catalog, err := s.catalogQuery(ctx, p.Org)
 	if err != nil {
 		return Catalog{}, err
 	}
@@ -264,12 +295,12 @@ func (s *Service) Install(ctx context.Context, p principal.Principal, in Install
 	if err != nil {
 		return Listing{}, err
 	}
-	record, err := user.item(version + 1)
+	record, err := user.puts(version+1, storage.VersionIs(version))
 	if err != nil {
 		return Listing{}, err
 	}
 	recordOp := len(install.Ops)
-	err = s.Table.Write(ctx, append(install.Ops, storage.Put(record, storage.VersionIs(version)))...)
+	err = s.Table.Write(ctx, append(install.Ops, record...)...)
 	switch {
 	case storage.FailedOn(err, recordOp):
 		return Listing{}, errInstallRace

@@ -284,6 +284,72 @@ func TestTheEndUserIsRecordedOnFirstSightAndLastSeenAtMostHourly(t *testing.T) {
 	}
 }
 
+// The end-user's partition holds the copy of their record next to their
+// tenants: a catalog for an end-user seen within the hour is the two
+// queries and nothing else, and the copy is the record after each write.
+func TestTheCatalogOfAnEndUserSeenWithinTheHourIsTwoQueries(t *testing.T) {
+	s := newShop(t)
+	p := s.endUser("customer#8", nil)
+	ctx := context.Background()
+	sameAsRecord := func(when string) {
+		t.Helper()
+		record, err := s.h.table.Get(ctx, keys.EndUser(s.org.ID, "customer#8"))
+		if err != nil {
+			t.Fatalf("%s: record: %v", when, err)
+		}
+		copied, err := s.h.table.Get(ctx, keys.EndUserCopy(s.org.ID, "customer#8"))
+		if err != nil {
+			t.Fatalf("%s: copy: %v", when, err)
+		}
+		if copied.Version != record.Version || string(copied.Data) != string(record.Data) || copied.Type != marketplace.EndUserCopyType {
+			t.Fatalf("%s: copy %s at %d, record %s at %d", when, copied.Data, copied.Version, record.Data, record.Version)
+		}
+	}
+	s.catalog(t, p) // first sight: the record and its copy
+	sameAsRecord("first sight")
+	if r := s.install(p, "Everyone Mail"); r.Status != 201 {
+		t.Fatalf("install: %d %s", r.Status, r.Body)
+	}
+	sameAsRecord("after an install")
+
+	reads, queries, writes := s.h.table.Reads(), s.h.table.Queries(), s.h.table.Writes()
+	c := s.catalog(t, p)
+	if got := names(c, "installed"); len(got) != 1 || c.InstalledCount != 1 {
+		t.Fatalf("installed %v (count %d), want Everyone Mail", got, c.InstalledCount)
+	}
+	if r, q, w := s.h.table.Reads()-reads, s.h.table.Queries()-queries, s.h.table.Writes()-writes; r != 0 || q != 2 || w != 0 {
+		t.Fatalf("a catalog within the hour made %d reads, %d queries and %d writes; want 0, 2 and 0", r, q, w)
+	}
+	s.h.clock.Advance(61 * time.Minute)
+	s.catalog(t, p)
+	sameAsRecord("after an hour")
+}
+
+// An end-user recorded before copies existed has a record and no copy:
+// their next catalog reads the record and writes its copy, and the one
+// after is two queries again.
+func TestARecordWithoutItsCopyGetsOneOnTheNextCatalog(t *testing.T) {
+	s := newShop(t)
+	p := s.endUser("legacy", nil)
+	ctx := context.Background()
+	seen := s.h.clock.Now().Add(-10 * time.Minute)
+	data, _ := json.Marshal(marketplace.EndUser{ID: "legacy", Org: s.org.ID, FirstSeen: seen, LastSeen: seen})
+	legacy := storage.Item{Key: keys.EndUser(s.org.ID, "legacy"), Type: marketplace.EndUserType, Version: 4, Data: data}
+	if err := s.h.table.Write(ctx, storage.Put(legacy, storage.Absent())); err != nil {
+		t.Fatal(err)
+	}
+	s.catalog(t, p)
+	copied, err := s.h.table.Get(ctx, keys.EndUserCopy(s.org.ID, "legacy"))
+	if err != nil || copied.Version != 4 || string(copied.Data) != string(data) {
+		t.Fatalf("copy after the catalog: %+v, %v; want the record at version 4", copied, err)
+	}
+	reads, queries := s.h.table.Reads(), s.h.table.Queries()
+	s.catalog(t, p)
+	if r, q := s.h.table.Reads()-reads, s.h.table.Queries()-queries; r != 0 || q != 2 {
+		t.Fatalf("the catalog after made %d reads and %d queries; want 0 and 2", r, q)
+	}
+}
+
 var inline = regexp.MustCompile(`(?s)<(script|style)>(.*?)</(?:script|style)>`)
 
 func TestThePageMayBeFramedOnlyByTheMarketplaceOrigin(t *testing.T) {

@@ -338,7 +338,7 @@ func TestTheMarketplacePageInARealBrowser(t *testing.T) {
 }
 
 func (s *stack) itemsOfEndUserTenants(endUser string) []storage.Item {
-	page, err := s.st.Deps.Table.Query(context.Background(), storage.Query{PK: keys.EndUserTenantsPK(s.org, endUser), Limit: 100})
+	page, err := s.st.Deps.Table.Query(context.Background(), storage.Query{PK: keys.EndUserTenantsPK(s.org, endUser), Sort: storage.SortPrefix, From: keys.TenantsPrefix, Limit: 100})
 	if err != nil {
 		s.t.Fatal(err)
 	}

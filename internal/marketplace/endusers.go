@@ -29,6 +29,10 @@ type EndUser struct {
 	LastSeen  time.Time `json:"last_seen"`
 }
 
+// EndUserCopyType is the entity type of an end-user record's copy in the
+// partition of their tenants (keys.EndUserCopy).
+const EndUserCopyType = "end_user_copy"
+
 func (u EndUser) item(version int64) (storage.Item, error) {
 	data, err := json.Marshal(u)
 	if err != nil {
@@ -37,8 +41,27 @@ func (u EndUser) item(version int64) (storage.Item, error) {
 	return storage.Item{Key: keys.EndUser(u.Org, u.ID), Type: EndUserType, Version: version, Data: data}, nil
 }
 
+// copyOf is the record's copy in the end-user's tenants partition, at the
+// record's version.
+func copyOf(record storage.Item, u EndUser) storage.Item {
+	c := record
+	c.Key, c.Type = keys.EndUserCopy(u.Org, u.ID), EndUserCopyType
+	return c
+}
+
+// puts writes the record at version, under cond, and its copy: every write
+// of the record is made with them, so the copy is the record wherever both
+// exist. The record's operation comes first.
+func (u EndUser) puts(version int64, cond storage.Condition) ([]storage.Op, error) {
+	record, err := u.item(version)
+	if err != nil {
+		return nil, err
+	}
+	return []storage.Op{storage.Put(record, cond), storage.Put(copyOf(record, u), storage.Condition{})}, nil
+}
+
 func endUserFromItem(it storage.Item) (EndUser, error) {
-	if it.Type != EndUserType {
+	if it.Type != EndUserType && it.Type != EndUserCopyType {
 		return EndUser{}, fmt.Errorf("marketplace: item %s is a %q, not an end-user", it.Key, it.Type)
 	}
 	var u EndUser
@@ -60,8 +83,14 @@ func (s *Service) see(ctx context.Context, p principal.Principal) (EndUser, int6
 // read what the caller needs next. The retry reads the table: g holds the
 // record as it was before the concurrent write.
 func (s *Service) seeFrom(ctx context.Context, p principal.Principal, g storage.Getter) (EndUser, int64, error) {
+	return s.seeCopying(ctx, p, g, false)
+}
+
+// seeCopying is seeFrom; copyMissing says the record's copy is known to be
+// missing, so a record that needs no other write gets its copy written.
+func (s *Service) seeCopying(ctx context.Context, p principal.Principal, g storage.Getter, copyMissing bool) (EndUser, int64, error) {
 	for attempt := 0; ; attempt++ {
-		u, version, err := s.seeOnce(ctx, p, g)
+		u, version, err := s.seeOnce(ctx, p, g, copyMissing)
 		if errors.Is(err, storage.ErrConditionFailed) && attempt == 0 {
 			g = s.Table
 			continue
@@ -70,16 +99,16 @@ func (s *Service) seeFrom(ctx context.Context, p principal.Principal, g storage.
 	}
 }
 
-func (s *Service) seeOnce(ctx context.Context, p principal.Principal, g storage.Getter) (EndUser, int64, error) {
+func (s *Service) seeOnce(ctx context.Context, p principal.Principal, g storage.Getter, copyMissing bool) (EndUser, int64, error) {
 	now := s.now()
 	it, err := g.Get(ctx, keys.EndUser(p.Org, p.Subject))
 	if errors.Is(err, storage.ErrNotFound) {
 		u := EndUser{ID: p.Subject, Org: p.Org, FirstSeen: now, LastSeen: now}
-		item, err := u.item(1)
+		ops, err := u.puts(1, storage.Absent())
 		if err != nil {
 			return EndUser{}, 0, err
 		}
-		if err := s.Table.Write(ctx, storage.Put(item, storage.Absent())); err != nil {
+		if err := s.Table.Write(ctx, ops...); err != nil {
 			return EndUser{}, 0, fmt.Errorf("marketplace: record end-user: %w", err)
 		}
 		return u, 1, nil
@@ -91,16 +120,55 @@ func (s *Service) seeOnce(ctx context.Context, p principal.Principal, g storage.
 	if err != nil {
 		return EndUser{}, 0, err
 	}
+	if !copyMissing || now.Sub(u.LastSeen) >= LastSeenEvery {
+		return s.touch(ctx, u, it.Version, now)
+	}
+	// A record from before copies existed: its copy, at its version. A
+	// failed condition means another request wrote the record (and so the
+	// copy) first, which is as good.
+	err = s.Table.Write(ctx, storage.Check(it.Key, storage.VersionIs(it.Version)), storage.Put(copyOf(it, u), storage.Absent()))
+	if err != nil && !errors.Is(err, storage.ErrConditionFailed) {
+		return EndUser{}, 0, fmt.Errorf("marketplace: copy end-user record: %w", err)
+	}
+	return u, it.Version, nil
+}
+
+// touch moves u's last_seen to now if it is older than LastSeenEvery,
+// writing the record (conditional on version, as read) and its copy.
+func (s *Service) touch(ctx context.Context, u EndUser, version int64, now time.Time) (EndUser, int64, error) {
 	if now.Sub(u.LastSeen) < LastSeenEvery {
-		return u, it.Version, nil
+		return u, version, nil
 	}
 	u.LastSeen = now
-	item, err := u.item(it.Version + 1)
+	ops, err := u.puts(version+1, storage.VersionIs(version))
 	if err != nil {
 		return EndUser{}, 0, err
 	}
-	if err := s.Table.Write(ctx, storage.Put(item, storage.VersionIs(it.Version))); err != nil {
+	if err := s.Table.Write(ctx, ops...); err != nil {
 		return EndUser{}, 0, fmt.Errorf("marketplace: record end-user: %w", err)
 	}
-	return u, it.Version + 1, nil
+	return u, version + 1, nil
+}
+
+// seeWithCopy is see for a caller that read the end-user's tenants
+// partition, and with it the record's copy (nil when there is none): a
+// copy seen within the hour needs no read and no write. Without a copy
+// (a new end-user, or one recorded before copies existed) the record is
+// read from the table, and a record without its copy gets one.
+func (s *Service) seeWithCopy(ctx context.Context, p principal.Principal, copied *storage.Item) (EndUser, int64, error) {
+	if copied != nil {
+		u, err := endUserFromItem(*copied)
+		if err != nil {
+			return EndUser{}, 0, err
+		}
+		if u.Org == p.Org && u.ID == p.Subject {
+			written, version, err := s.touch(ctx, u, copied.Version, s.now())
+			if !errors.Is(err, storage.ErrConditionFailed) {
+				return written, version, err
+			}
+			// The record moved on since the copy was read: see it again
+			// from the table.
+		}
+	}
+	return s.seeCopying(ctx, p, s.Table, copied == nil)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/integration-hub/hub/internal/apikeys"
 	"github.com/integration-hub/hub/internal/integrations"
 	"github.com/integration-hub/hub/internal/keys"
+	"github.com/integration-hub/hub/internal/marketplace"
 	"github.com/integration-hub/hub/internal/onetime"
 	"github.com/integration-hub/hub/internal/orgs"
 	"github.com/integration-hub/hub/internal/outbox"
@@ -29,7 +30,9 @@ import (
 //   - an outbox event belongs to an organization that exists;
 //   - a user flagged primary administrator is the one the organization's
 //     profile names;
-//   - a trigger's copy of its run is the run, at its version.
+//   - a trigger's copy of its run is the run, at its version;
+//   - a marketplace end-user's copy of their record is the record, at its
+//     version.
 //
 // Expired items are ignored, as every read ignores them.
 func Invariants(items []storage.Item, now time.Time) []string {
@@ -136,6 +139,16 @@ func Invariants(items []storage.Item, now time.Time) []string {
 				continue
 			}
 			fail("trigger %s holds run %s at version %d, which the run item is not (%s at version %d)", k, tr.Run.ID, it.Version, run.Data, run.Version)
+		case marketplace.EndUserCopyType:
+			var u marketplace.EndUser
+			if err := json.Unmarshal(it.Data, &u); err != nil {
+				fail("%s: %v", k, err)
+				continue
+			}
+			record, ok := byKey[keys.EndUser(u.Org, u.ID)]
+			if !ok || record.Version != it.Version || string(record.Data) != string(it.Data) {
+				fail("end-user %s/%s: the copy %s at version %d is not the record (%s at version %d)", u.Org, u.ID, it.Data, it.Version, record.Data, record.Version)
+			}
 		case outbox.EntityType:
 			ev, err := outbox.FromItem(it)
 			if err != nil {

@@ -10,6 +10,7 @@ import (
 	"github.com/integration-hub/hub/internal/apikeys"
 	"github.com/integration-hub/hub/internal/integrations"
 	"github.com/integration-hub/hub/internal/keys"
+	"github.com/integration-hub/hub/internal/marketplace"
 	"github.com/integration-hub/hub/internal/onetime"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/proof/prooftest"
@@ -69,6 +70,11 @@ func TestInvariantsHoldOnAPopulatedHubAndCatchEachHalfWrite(t *testing.T) {
 			_ = json.Unmarshal(h.Get(keys.RunTrigger(org.ID, org.Resource(prooftest.Triggers))).Data, &tr)
 			return keys.Run(tr.Run.Org, tr.Run.Tenant, tr.Run.ID)
 		}(), "which the run item is not"},
+		{"the record an end-user's copy holds", func() storage.Key {
+			var u marketplace.EndUser
+			_ = json.Unmarshal(h.Get(firstOf(func(it storage.Item) bool { return it.Type == marketplace.EndUserCopyType })).Data, &u)
+			return keys.EndUser(u.Org, u.ID)
+		}(), "is not the record"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 // read the profile). It is safe for concurrent use.
 type Counting struct {
 	storage.Table
-	reads, writes, committed atomic.Int64
+	reads, queries, writes, committed atomic.Int64
 }
 
 // NewCounting counts the calls made to t.
@@ -29,6 +29,11 @@ func (c *Counting) GetMany(ctx context.Context, ks ...storage.Key) (map[storage.
 	return c.Table.GetMany(ctx, ks...)
 }
 
+func (c *Counting) Query(ctx context.Context, q storage.Query) (storage.Page, error) {
+	c.queries.Add(1)
+	return c.Table.Query(ctx, q)
+}
+
 func (c *Counting) Write(ctx context.Context, ops ...storage.Op) error {
 	c.writes.Add(1)
 	err := c.Table.Write(ctx, ops...)
@@ -38,8 +43,11 @@ func (c *Counting) Write(ctx context.Context, ops ...storage.Op) error {
 	return err
 }
 
-// Reads is the number of Get and GetMany calls (queries are not counted).
+// Reads is the number of Get and GetMany calls.
 func (c *Counting) Reads() int64 { return c.reads.Load() }
+
+// Queries is the number of Query calls.
+func (c *Counting) Queries() int64 { return c.queries.Load() }
 
 // Writes is the number of Write calls, whether they succeeded or not.
 func (c *Counting) Writes() int64 { return c.writes.Load() }

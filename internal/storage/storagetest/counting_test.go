@@ -8,7 +8,7 @@ import (
 	"github.com/integration-hub/hub/internal/storage"
 )
 
-func TestCountingCountsReadsWriteAttemptsAndCommits(t *testing.T) {
+func TestCountingCountsReadsQueriesWriteAttemptsAndCommits(t *testing.T) {
 	c := NewCounting(embeddedHarness(t).Table)
 	ctx := context.Background()
 	it := storage.Item{Key: storage.Key{PK: "P", SK: "S"}, Type: "thing", Version: 1, Data: []byte(`{}`)}
@@ -27,7 +27,7 @@ func TestCountingCountsReadsWriteAttemptsAndCommits(t *testing.T) {
 	if _, err := c.Query(ctx, storage.Query{PK: "P"}); err != nil {
 		t.Fatal(err)
 	}
-	if c.Reads() != 2 || c.Writes() != 2 || c.Committed() != 1 {
-		t.Fatalf("reads %d, writes %d, committed %d; want 2 (a Get and a GetMany; queries not counted), 2 and 1", c.Reads(), c.Writes(), c.Committed())
+	if c.Reads() != 2 || c.Queries() != 1 || c.Writes() != 2 || c.Committed() != 1 {
+		t.Fatalf("reads %d, queries %d, writes %d, committed %d; want 2 (a Get and a GetMany), 1, 2 and 1", c.Reads(), c.Queries(), c.Writes(), c.Committed())
 	}
 }

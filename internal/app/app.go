@@ -209,5 +209,8 @@ func (d *Deps) Notifier() *notifier.Notifier {
 	return notifier.New(d.Table, d.Sender, d.Keys.Box(OutboxPurpose), d.Schema,
 		notifier.WithLogger(d.Logger("notifier")),
 		notifier.WithLease(NotifierLease),
-		notifier.WithRecipients(notifications.Resolver{Table: d.Table}))
+		notifier.WithRecipients(notifications.Resolver{Table: d.Table}),
+		notifier.WithFields(users.EventNames{Table: d.Table}))
 }
+
+var _ notifier.Fields = users.EventNames{}

@@ -18,7 +18,9 @@ import (
 	"github.com/integration-hub/hub/internal/ids"
 	"github.com/integration-hub/hub/internal/notifier"
 	"github.com/integration-hub/hub/internal/onetime"
+	"github.com/integration-hub/hub/internal/orgs"
 	"github.com/integration-hub/hub/internal/secrets"
+	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/storage/embedded"
 	"github.com/integration-hub/hub/internal/template"
 	"github.com/integration-hub/hub/internal/testenv"
@@ -26,11 +28,13 @@ import (
 )
 
 // TestAnInvitationReachesTheInviteeOnce runs the path of an invitation: the
-// users package writes the invited user with its outbox event, the table's
-// change feed carries every record of that write (the stream filter is not
-// applied, so the notifier must skip the others), and the notifier sends
-// through SES to the emulator, given the records twice in one batch and
-// again in a second batch.
+// users package writes the invited user with its outbox event, which names
+// the inviter by id and leaves both names to the time of sending, the
+// table's change feed carries every record of that write (the stream
+// filter is not applied, so the notifier must skip the others), and the
+// notifier reads the names (users.EventNames) and sends through SES to the
+// emulator, given the records twice in one batch and again in a second
+// batch.
 func TestAnInvitationReachesTheInviteeOnce(t *testing.T) {
 	ctx := context.Background()
 	tpl, err := template.Load()
@@ -54,12 +58,29 @@ func TestAnInvitationReachesTheInviteeOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := notifier.New(db, sesmail.New(client, sender, sesmail.WithRetryPolicy(fastRetries)), box, schema,
-		notifier.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))))
+		notifier.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))),
+		notifier.WithFields(users.EventNames{Table: db}))
+
+	profile, err := orgs.Organization{ID: org, Name: "Acme"}.Item(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inviter := users.User{ID: ids.New(), Org: org, Email: address("inviter"), Name: "Ada Lovelace", Role: users.RoleHubUser, Status: users.Active}
+	inviterPuts, err := inviter.PutOps(1, storage.Absent())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Write(ctx, append(inviterPuts, storage.Put(profile, storage.Absent()))...); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Feed().Poll(ctx); err != nil { // past the organization and the inviter
+		t.Fatal(err)
+	}
 
 	invitee := address("invitee")
 	links := users.Links{Base: "https://hub.example.com"}
 	u := users.User{ID: ids.New(), Org: org, Email: invitee, Name: "Grace Hopper", Role: users.RoleHubUser}
-	ops, err := users.InviteOps(u, users.Invitation{OrgName: "Acme", InviterName: "Ada Lovelace"}, links, box, time.Now())
+	ops, err := users.InviteOps(u, users.Invitation{InviterID: inviter.ID}, links, box, time.Now())
 	if err != nil {
 		t.Fatalf("InviteOps: %v", err)
 	}
@@ -93,6 +114,9 @@ func TestAnInvitationReachesTheInviteeOnce(t *testing.T) {
 	msg := inbox[0]
 	if msg.Subject != "You're invited to Acme on Integration Hub" || msg.From != sender {
 		t.Errorf("message from %q with subject %q", msg.From, msg.Subject)
+	}
+	if !strings.Contains(msg.Body.Text, "Ada Lovelace has invited you to join Acme") {
+		t.Errorf("the message does not name the inviter and the organization:\n%s", msg.Body.Text)
 	}
 	const acceptPrefix = "https://hub.example.com/accept-invitation#token="
 	var secret string

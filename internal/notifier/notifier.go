@@ -77,6 +77,7 @@ type Notifier struct {
 	box        Opener
 	schema     storage.Schema
 	recipients Recipients
+	fields     Fields
 	log        *slog.Logger
 	now        func() time.Time
 	lease      time.Duration
@@ -91,6 +92,10 @@ func WithLogger(l *slog.Logger) Option { return func(n *Notifier) { n.log = l } 
 
 // WithRecipients replaces EventRecipients.
 func WithRecipients(r Recipients) Option { return func(n *Notifier) { n.recipients = r } }
+
+// WithFields sets what fills in the fields an event leaves to the time of
+// sending (none by default).
+func WithFields(f Fields) Option { return func(n *Notifier) { n.fields = f } }
 
 // WithClock sets the clock that times claims and deliveries.
 func WithClock(now func() time.Time) Option { return func(n *Notifier) { n.now = now } }
@@ -225,11 +230,23 @@ func (n *Notifier) handle(ctx context.Context, rec events.DynamoDBEventRecord) o
 	}
 }
 
-// compose makes the event's email: its fields are its data and its opened
-// sealed fields.
+// compose makes the event's email: its fields are its data, what the
+// Fields resolver fills in where the data has none, and its opened sealed
+// fields.
 func (n *Notifier) compose(ctx context.Context, ev outbox.Event) (email.Message, error) {
 	fields := make(map[string]string, len(ev.Data)+len(ev.Sealed))
 	maps.Copy(fields, ev.Data)
+	if n.fields != nil {
+		resolved, err := n.fields.Fields(ctx, ev)
+		if err != nil {
+			return email.Message{}, fmt.Errorf("notifier: resolve fields: %w", err)
+		}
+		for name, value := range resolved {
+			if fields[name] == "" {
+				fields[name] = value
+			}
+		}
+	}
 	for name, sealed := range ev.Sealed {
 		plain, err := n.box.Open(sealed, ev.SealedContext())
 		if err != nil {

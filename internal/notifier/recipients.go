@@ -15,6 +15,14 @@ type Recipients interface {
 	Recipients(ctx context.Context, ev outbox.Event) ([]string, error)
 }
 
+// Fields fills in fields that an event names by id and leaves to the time
+// of sending (the organization's name, the inviter's): a write that raises
+// the event then need not read them. A field the event holds is never
+// replaced. An error leaves the event for a retry.
+type Fields interface {
+	Fields(ctx context.Context, ev outbox.Event) (map[string]string, error)
+}
+
 // EventRecipients sends to the event's own recipients (Event.To), as
 // personal emails (an invitation, a password reset) need.
 type EventRecipients struct{}

@@ -1,6 +1,7 @@
 package users
 
 import (
+	"maps"
 	"net/url"
 	"time"
 
@@ -29,10 +30,14 @@ func (l Links) ResetPassword(secret string) string {
 	return l.Base + "/reset-password#token=" + url.QueryEscape(secret)
 }
 
-// Invitation is what the invitation email says besides its link.
+// Invitation is what the invitation email says besides its link. A name
+// left empty is read when the email is sent (EventNames): the
+// organization's from the event's organization, the inviter's from
+// InviterID.
 type Invitation struct {
 	OrgName     string
 	InviterName string
+	InviterID   string
 	// Notify also raises the "user invited" notification for the
 	// organization; the operator's invitation of a new organization's
 	// administrator (its primary contact) does not.
@@ -71,10 +76,7 @@ func InviteOps(u User, inv Invitation, links Links, box Sealer, now time.Time) (
 	}
 	if inv.Notify {
 		notice := outbox.New(u.Org, outbox.UserInvited, now)
-		notice.Data = map[string]string{"email": u.Email, "invited_by": inv.InviterName, "organization": inv.OrgName}
-		if u.Partner != "" {
-			notice.Data["partner_id"] = u.Partner
-		}
+		notice.Data = nonEmpty(map[string]string{"email": u.Email, "invited_by": inv.InviterName, "organization": inv.OrgName, InviterField: inv.InviterID, "partner_id": u.Partner})
 		noticePut, err := outbox.Put(notice)
 		if err != nil {
 			return nil, err
@@ -95,12 +97,19 @@ func InvitationOps(u User, version int64, inv Invitation, links Links, box Seale
 	}
 	ev := outbox.New(u.Org, outbox.Invitation, now)
 	ev.To = []string{u.Email}
-	ev.Data = map[string]string{
+	ev.Data = nonEmpty(map[string]string{
 		"org_name":   inv.OrgName,
 		"inviter":    inv.InviterName,
+		InviterField: inv.InviterID,
 		"expires_at": expires.UTC().Format(time.RFC1123),
-	}
+	})
 	ev.Sealed = map[string]string{"link": box.Seal([]byte(links.AcceptInvitation(secret)), ev.SealedContext())}
 	event, err = outbox.Put(ev)
 	return tokenPut, event, err
+}
+
+// nonEmpty is fields without the empty ones.
+func nonEmpty(fields map[string]string) map[string]string {
+	maps.DeleteFunc(fields, func(_, v string) bool { return v == "" })
+	return fields
 }

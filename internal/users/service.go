@@ -660,8 +660,10 @@ type InviteInput struct {
 
 // Invite creates an invited user and sends the invitation, in one write.
 // Inviting an address that is already registered anywhere answers
-// "email_unavailable" without saying where. The organization, the inviter
-// and the partner organization are one read.
+// "email_unavailable" without saying where. A hub user's invitation reads
+// nothing: the email's organization and inviter names are read when it is
+// sent (EventNames). A partner user's reads the partner organization,
+// whose status the user takes and whose version the write checks.
 func (s *Service) Invite(ctx context.Context, p principal.Principal, in InviteInput) (View, error) {
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {
@@ -680,31 +682,21 @@ func (s *Service) Invite(ctx context.Context, p principal.Principal, in InviteIn
 		}
 		partner = p.Partner
 	}
-	ks := append([]storage.Key{keys.Org(p.Org)}, userKeys(p.Org, p.Subject)...)
-	if partner != "" && keys.ValidID(partner) {
-		ks = append(ks, keys.Partner(p.Org, partner))
-	}
-	read, err := s.prefetch(ctx, ks...)
-	if err != nil {
-		return View{}, fmt.Errorf("users: read the organization, the inviter and the partner: %w", err)
-	}
-	o, _, err := readOrg(ctx, read, p.Org)
-	if err != nil {
-		return View{}, err
-	}
 	now := s.now()
 	u := User{ID: ids.At(now), Org: p.Org, Email: email, Name: name, Role: RoleHubUser, InvitedBy: p.Subject, CreatedAt: now}
 	var guard []storage.Op
 	if partner != "" {
-		pt, version, err := loadPartner(ctx, read, p.Org, partner)
-		if err != nil {
+		pt, version, err := loadPartner(ctx, s.Table, p.Org, partner)
+		if errors.Is(err, errPartnerNotFound) {
 			return View{}, apperr.Field("partner_id", "partner_not_found", "no such partner organization")
+		}
+		if err != nil {
+			return View{}, fmt.Errorf("users: read partner %s: %w", partner, err)
 		}
 		u.Role, u.Partner, u.PartnerPending = RolePartnerUser, partner, pt.Status == PartnerPending
 		guard = append(guard, storage.Check(keys.Partner(p.Org, partner), storage.VersionIs(version)))
 	}
-	inviter := displayName(ctx, read, p)
-	ops, err := InviteOps(u, Invitation{OrgName: o.Name, InviterName: inviter, Notify: true}, s.Links, s.Box, now)
+	ops, err := InviteOps(u, Invitation{InviterID: p.Subject, Notify: true}, s.Links, s.Box, now)
 	if err != nil {
 		return View{}, err
 	}
@@ -718,7 +710,8 @@ func (s *Service) Invite(ctx context.Context, p principal.Principal, in InviteIn
 		return View{}, fmt.Errorf("users: invite: %w", err)
 	}
 	u.Status, u.InvitedAt = Invited, now
-	return ViewOf(u, o.PrimaryAdmin), nil
+	// An invited user is never the primary administrator.
+	return ViewOf(u, ""), nil
 }
 
 // displayName is how an email names p, read from g: the user's name.

@@ -129,7 +129,7 @@ func TestTemplateGrantsOnlyTheTableActionsTheStoragePortUses(t *testing.T) {
 		t.Fatal(err)
 	}
 	allowed := map[string]bool{
-		"dynamodb:GetItem": true, "dynamodb:Query": true, "dynamodb:PutItem": true,
+		"dynamodb:GetItem": true, "dynamodb:BatchGetItem": true, "dynamodb:Query": true, "dynamodb:PutItem": true,
 		"dynamodb:DeleteItem": true, "dynamodb:ConditionCheckItem": true,
 		"ses:SendEmail": true,
 	}

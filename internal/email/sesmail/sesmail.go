@@ -126,13 +126,15 @@ var (
 const dailyQuotaExceeded = "Daily message quota exceeded"
 
 // classifySES turns an error of the SES client into a *email.SendError. parent is
-// the caller's context: once it is done, nothing is worth retrying.
+// the caller's context. An answer from SES is classified by its code,
+// whenever it came; an attempt that ended without one after parent was done
+// is unclassified: the message may or may not have gone.
 func classifySES(parent context.Context, err error) *email.SendError {
-	if parent.Err() != nil {
+	var apiErr smithy.APIError
+	if !errors.As(err, &apiErr) && parent.Err() != nil {
 		return &email.SendError{Class: email.Unclassified, Err: err}
 	}
-	var apiErr smithy.APIError
-	if errors.As(err, &apiErr) {
+	if apiErr != nil {
 		code := apiErr.ErrorCode()
 		switch {
 		case sesPermanentCodes[code]:

@@ -22,10 +22,10 @@ func TestAnInvitationIsOneWriteAndReadsOnlyItsPartner(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name   string
-		in     users.InviteInput
-		reads  int64
-		role   users.Role
+		name    string
+		in      users.InviteInput
+		reads   int64
+		role    users.Role
 		partner string
 	}{
 		{"a hub user", users.InviteInput{Email: "hub@acme.test"}, 0, users.RoleHubUser, ""},

@@ -2,6 +2,7 @@
 # what the tests need and runs them. See README.md.
 SHELL := /bin/bash
 GO ?= go
+GOFMT ?= $(shell $(GO) env GOROOT)/bin/gofmt
 HUB_ADDR ?= 127.0.0.1:8080
 export HUB_ADDR
 
@@ -22,8 +23,9 @@ run:
 run-emulated: emulators
 	$(GO) run ./infra/local -emulators
 
-## test: install DynamoDB Local, the SES emulator and the test browser, vet, run every test
+## test: install DynamoDB Local, the SES emulator and the test browser, check formatting, vet, run every test
 test: emulators browser
+	@unformatted=$$($(GOFMT) -l $$(find . -name '*.go' -not -path '*/node_modules/*' -not -path './build/*' -not -path './.data/*')) || exit 1; if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
 

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strings"
 	"testing"
 
 	"github.com/integration-hub/hub/internal/app"
@@ -113,8 +114,10 @@ func TestTemplateDeploysTheAuthorizerWithAShortCacheAndReadOnlyAccess(t *testing
 			continue
 		}
 		for _, a := range fn.Actions {
-			if a != "dynamodb:GetItem" {
-				t.Errorf("the authorizer is allowed %s; it only reads one item per decision", a)
+			// One item per decision, and the key parameter once per
+			// process (sessions and sealed secrets are keyed from it).
+			if a != "dynamodb:GetItem" && a != "ssm:GetParameter" {
+				t.Errorf("the authorizer is allowed %s; it only reads one item per decision and the key parameter", a)
 			}
 		}
 	}
@@ -131,7 +134,7 @@ func TestTemplateGrantsOnlyTheTableActionsTheStoragePortUses(t *testing.T) {
 	allowed := map[string]bool{
 		"dynamodb:GetItem": true, "dynamodb:BatchGetItem": true, "dynamodb:Query": true, "dynamodb:PutItem": true,
 		"dynamodb:DeleteItem": true, "dynamodb:ConditionCheckItem": true,
-		"ses:SendEmail": true,
+		"ses:SendEmail": true, "ssm:GetParameter": true,
 	}
 	broad := map[string]bool{"DynamoDBCrudPolicy": true, "DynamoDBReadPolicy": true, "DynamoDBWritePolicy": true, "SESCrudPolicy": true, "AmazonDynamoDBFullAccess": true}
 	for _, fn := range tm.Functions {
@@ -147,6 +150,27 @@ func TestTemplateGrantsOnlyTheTableActionsTheStoragePortUses(t *testing.T) {
 		}
 		if len(fn.Actions) == 0 {
 			t.Errorf("%s has no explicit table actions", fn.LogicalID)
+		}
+	}
+}
+
+// Every function reads the key parameter (HUB_KEY_PARAMETER, from the
+// Globals) at its first use, so every function is allowed ssm:GetParameter
+// and nothing else of SSM.
+func TestTemplateLetsEveryFunctionReadTheKeyParameterOnly(t *testing.T) {
+	tm, err := template.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fn := range tm.Functions {
+		var ssm []string
+		for _, a := range fn.Actions {
+			if strings.HasPrefix(a, "ssm:") {
+				ssm = append(ssm, a)
+			}
+		}
+		if len(ssm) != 1 || ssm[0] != "ssm:GetParameter" {
+			t.Errorf("%s is allowed %v of SSM; it needs ssm:GetParameter on the key parameter", fn.LogicalID, ssm)
 		}
 	}
 }

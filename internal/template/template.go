@@ -127,6 +127,9 @@ func Parse(b []byte) (*Template, error) {
 		return nil, errors.New("template: empty document")
 	}
 	doc := root.Content[0]
+	if err := checkIntrinsics(doc); err != nil {
+		return nil, err
+	}
 	resources := child(doc, "Resources")
 	if resources == nil {
 		return nil, errors.New("template: no Resources")

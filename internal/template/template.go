@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 
@@ -49,7 +50,8 @@ type Authorizer struct {
 	// is always called.
 	IdentityHeaders      []string
 	IdentityQueryStrings []string
-	// CacheSeconds is its result TTL (AuthorizerResultTtlInSeconds).
+	// CacheSeconds is its result TTL (Identity.ReauthorizeEvery, else API
+	// Gateway's 300).
 	CacheSeconds int
 }
 
@@ -177,6 +179,31 @@ func Parse(b []byte) (*Template, error) {
 	return t, nil
 }
 
+// defaultAuthorizerCacheSeconds is API Gateway's result TTL for a Lambda
+// authorizer that sets none.
+const defaultAuthorizerCacheSeconds = 300
+
+// lambdaAuthorizerKeys and lambdaIdentityKeys are the properties SAM reads
+// of an HttpApi Lambda authorizer and of its Identity; SAM passes nothing
+// else on, so another key is a setting that silently does not apply.
+var (
+	lambdaAuthorizerKeys = []string{"AuthorizerPayloadFormatVersion", "EnableFunctionDefaultPermissions", "EnableSimpleResponses", "FunctionArn", "FunctionInvokeRole", "Identity"}
+	lambdaIdentityKeys   = []string{"Context", "Headers", "QueryStrings", "ReauthorizeEvery", "StageVariables"}
+)
+
+// onlyKeys refuses a mapping with a key that is not one of keys.
+func onlyKeys(n *yaml.Node, what string, keys []string) error {
+	if n == nil {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i].Value; !slices.Contains(keys, k) {
+			return fmt.Errorf("template: line %d: %s has %s, which SAM does not read (it reads %s)", n.Content[i].Line, what, k, strings.Join(keys, ", "))
+		}
+	}
+	return nil
+}
+
 // parseAuth reads the HTTP API's authorizers and its default one.
 func (t *Template) parseAuth(auth *yaml.Node) error {
 	t.Authorizers = map[string]Authorizer{}
@@ -193,13 +220,23 @@ func (t *Template) parseAuth(auth *yaml.Node) error {
 		for _, q := range seq(child(identity, "QueryStrings")) {
 			az.IdentityQueryStrings = append(az.IdentityQueryStrings, scalar(q))
 		}
-		if ttl := scalar(child(a, "AuthorizerResultTtlInSeconds")); ttl != "" {
+		if err := onlyKeys(a, "authorizer "+name, lambdaAuthorizerKeys); err != nil {
+			return err
+		}
+		if err := onlyKeys(identity, "authorizer "+name+" Identity", lambdaIdentityKeys); err != nil {
+			return err
+		}
+		// API Gateway caches a Lambda authorizer's results for 300 s
+		// unless told otherwise; SAM tells it through
+		// Identity.ReauthorizeEvery, and through nothing else.
+		az.CacheSeconds = defaultAuthorizerCacheSeconds
+		if ttl := scalar(child(identity, "ReauthorizeEvery")); ttl != "" {
 			if _, err := fmt.Sscan(ttl, &az.CacheSeconds); err != nil {
-				return fmt.Errorf("template: authorizer %s: AuthorizerResultTtlInSeconds %q: %w", name, ttl, err)
+				return fmt.Errorf("template: authorizer %s: Identity.ReauthorizeEvery %q: %w", name, ttl, err)
 			}
 		}
 		if len(az.IdentityHeaders)+len(az.IdentityQueryStrings) == 0 && az.CacheSeconds != 0 {
-			return fmt.Errorf("template: authorizer %s has no identity source, so API Gateway cannot cache its results: set AuthorizerResultTtlInSeconds to 0", name)
+			return fmt.Errorf("template: authorizer %s has no identity source, so API Gateway cannot cache its results: set Identity.ReauthorizeEvery to 0 (the default is %d s)", name, defaultAuthorizerCacheSeconds)
 		}
 		t.Authorizers[name] = az
 	}

@@ -77,15 +77,13 @@ const authorizersTemplate = `Resources:
         Authorizers:
           Sessions:
             FunctionArn: !GetAtt AuthFn.Arn
-            AuthorizerResultTtlInSeconds: 60
-            Identity: {Headers: [Authorization]}
+            Identity: {Headers: [Authorization], ReauthorizeEvery: 60}
           Keys:
             FunctionArn: !GetAtt AuthFn.Arn
-            AuthorizerResultTtlInSeconds: 0
+            Identity: {ReauthorizeEvery: 0}
           Page:
             FunctionArn: !GetAtt AuthFn.Arn
-            AuthorizerResultTtlInSeconds: 0
-            Identity: {QueryStrings: [tenant]}
+            Identity: {QueryStrings: [tenant], ReauthorizeEvery: 0}
   F:
     Type: AWS::Serverless::Function
     Properties:
@@ -135,9 +133,12 @@ func TestParseGivesEachRouteItsAuthorizerAndEachAuthorizerItsIdentity(t *testing
 
 func TestParseRejectsAuthorizersAPIGatewayWouldRefuse(t *testing.T) {
 	cases := map[string][2]string{
-		"cached without an identity source":  {"AuthorizerResultTtlInSeconds: 0", "AuthorizerResultTtlInSeconds: 30"},
-		"route naming an unknown authorizer": {"Auth: {Authorizer: Keys}", "Auth: {Authorizer: Missing}"},
-		"unknown default authorizer":         {"DefaultAuthorizer: Sessions", "DefaultAuthorizer: Missing"},
+		"cached without an identity source":                    {"Identity: {ReauthorizeEvery: 0}", "Identity: {ReauthorizeEvery: 30}"},
+		"no identity and so API Gateway's default 300 s cache": {"Identity: {ReauthorizeEvery: 0}", "EnableSimpleResponses: true"},
+		"a TTL property SAM does not read":                     {"Identity: {ReauthorizeEvery: 0}", "AuthorizerResultTtlInSeconds: 0"},
+		"an identity property SAM does not read":               {"Identity: {QueryStrings: [tenant], ReauthorizeEvery: 0}", "Identity: {QueryStrings: [tenant], Ttl: 0}"},
+		"route naming an unknown authorizer":                   {"Auth: {Authorizer: Keys}", "Auth: {Authorizer: Missing}"},
+		"unknown default authorizer":                           {"DefaultAuthorizer: Sessions", "DefaultAuthorizer: Missing"},
 	}
 	for name, edit := range cases {
 		t.Run(name, func(t *testing.T) {

@@ -170,23 +170,11 @@ func (s *Service) endUserPartition(ctx context.Context, p principal.Principal) (
 	}
 }
 
-// tenantsOf reads the end-user's live tenants: one Query of their
-// partition up to storage.MaxPageSize tenants, one more for each page
-// beyond (every one counts against allowed_installs).
+// tenantsOf reads the end-user's live tenants (their partition, without
+// the copy of their record); every one counts against allowed_installs.
 func (s *Service) tenantsOf(ctx context.Context, p principal.Principal) ([]integrations.Tenant, error) {
-	in := integrations.PageInput{Limit: storage.MaxPageSize}
-	var out []integrations.Tenant
-	for {
-		page, err := s.Integrations.EndUserTenants(ctx, p.Org, p.Subject, in)
-		if err != nil {
-			return nil, fmt.Errorf("marketplace: tenants of the end-user: %w", err)
-		}
-		out = append(out, page.Tenants...)
-		if page.Cursor == "" {
-			return out, nil
-		}
-		in.Cursor = page.Cursor
-	}
+	_, tenants, err := s.endUserPartition(ctx, p)
+	return tenants, err
 }
 
 // List is the end-user's catalog: one Query for the integrations, one for

@@ -50,7 +50,8 @@ func checkIntrinsics(n *yaml.Node) error {
 		}
 		return fmt.Errorf("template: line %d: Fn::%s takes %v arguments, not %d", args.Line, name, arities, len(args.Content))
 	}
-	if name, ok := strings.CutPrefix(n.Tag, "!"); ok && n.Tag != "!!" && !strings.HasPrefix(n.Tag, "!!") {
+	// A short-form intrinsic is a local tag ("!Split"); YAML's own are "!!str" and the like.
+	if name, ok := strings.CutPrefix(n.Tag, "!"); ok && !strings.HasPrefix(name, "!") {
 		if err := check(name, n); err != nil {
 			return err
 		}

@@ -44,9 +44,6 @@ func iamActions(c call) []string {
 		}
 		return out
 	}
-	if _, ok := c.params.(*dynamodb.TransactGetItemsInput); ok {
-		return []string{"dynamodb:GetItem"}
-	}
 	return []string{"dynamodb:" + c.op}
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/integration-hub/hub/internal/notifier"
 	"github.com/integration-hub/hub/internal/onetime"
 	"github.com/integration-hub/hub/internal/orgs"
+	"github.com/integration-hub/hub/internal/outbox"
 	"github.com/integration-hub/hub/internal/secrets"
 	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/storage/embedded"
@@ -132,5 +133,102 @@ func TestAnInvitationReachesTheInviteeOnce(t *testing.T) {
 	}
 	if _, err := db.Get(ctx, onetime.Key(secret)); err != nil {
 		t.Errorf("the link's token is not the invitation's: %v", err)
+	}
+}
+
+// TestTheInvitationEmailsNameTheInviterAndShowNoInviterID: a hub user's
+// invitation names its inviter by id (users.InviterField) in both its
+// events, for users.EventNames to read the name when the emails are sent.
+// The invitee's email and the organization's "user invited" notification,
+// which shows its event's fields as rows, both name the inviter; neither
+// shows the id, which is for the lookup alone.
+func TestTheInvitationEmailsNameTheInviterAndShowNoInviterID(t *testing.T) {
+	ctx := context.Background()
+	contact := address("contact")
+	toContact := recipientsFunc(func(_ context.Context, ev outbox.Event) ([]string, error) {
+		if ev.Kind == outbox.UserInvited {
+			return []string{contact}, nil
+		}
+		return ev.To, nil
+	})
+	h := newHarness(t)
+	h.notifier = h.newNotifier(h.sender, notifier.WithRecipients(toContact), notifier.WithFields(users.EventNames{Table: h.db}))
+
+	profile, err := orgs.Organization{ID: org, Name: "Acme"}.Item(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inviter := users.User{ID: ids.New(), Org: org, Email: address("inviter"), Name: "Ada Lovelace", Role: users.RoleHubUser, Status: users.Active}
+	inviterPuts, err := inviter.PutOps(1, storage.Absent())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.Write(ctx, append(inviterPuts, storage.Put(profile, storage.Absent()))...); err != nil {
+		t.Fatal(err)
+	}
+	invitee := address("invitee")
+	u := users.User{ID: ids.New(), Org: org, Email: invitee, Name: "Grace Hopper", Role: users.RoleHubUser}
+	ops, err := users.InviteOps(u, users.Invitation{InviterID: inviter.ID, Notify: true}, users.Links{Base: "https://hub.example.com"}, h.box, time.Now())
+	if err != nil {
+		t.Fatalf("InviteOps: %v", err)
+	}
+	var records []events.DynamoDBEventRecord
+	for _, op := range ops {
+		if op.Item.Type != outbox.EntityType {
+			continue
+		}
+		ev, err := outbox.FromItem(op.Item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Data[users.InviterField] != inviter.ID {
+			t.Fatalf("the %s event names its inviter by %q, want the id %s", ev.Kind, ev.Data[users.InviterField], inviter.ID)
+		}
+		// The accept link is a secret that no log may hold.
+		link, err := h.box.Open(ev.Sealed["link"], ev.SealedContext())
+		if err == nil && len(link) > 0 {
+			h.mu.Lock()
+			h.secrets = append(h.secrets, string(link))
+			h.mu.Unlock()
+		}
+		records = append(records, h.put(ev))
+	}
+	if len(records) != 2 {
+		t.Fatalf("the invitation raised %d events, want the invitation and its notification", len(records))
+	}
+	if failed := h.handle(records...); len(failed) != 0 {
+		t.Fatalf("failed records %v, want none", failed)
+	}
+
+	tests := []struct {
+		name    string
+		to      string
+		subject string
+		want    []string
+	}{
+		{"the invitation", invitee, "You're invited to Acme on Integration Hub", []string{"Ada Lovelace has invited you to join Acme"}},
+		{"the user.invited notification", contact, "User invited — Acme", []string{"Invited by: Ada Lovelace", "Email: " + invitee}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inbox := h.inbox(tt.to)
+			if len(inbox) != 1 {
+				t.Fatalf("%d messages to %s, want 1", len(inbox), tt.to)
+			}
+			msg := inbox[0]
+			if msg.Subject != tt.subject {
+				t.Errorf("subject = %q, want %q", msg.Subject, tt.subject)
+			}
+			for _, want := range tt.want {
+				if !strings.Contains(msg.Body.Text, want) {
+					t.Errorf("text lacks %q:\n%s", want, msg.Body.Text)
+				}
+			}
+			for body, got := range map[string]string{"text": msg.Body.Text, "HTML": msg.Body.HTML} {
+				if strings.Contains(got, inviter.ID) || strings.Contains(strings.ToLower(got), "inviter id") {
+					t.Errorf("the %s shows the inviter's id:\n%s", body, got)
+				}
+			}
+		})
 	}
 }

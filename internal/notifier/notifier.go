@@ -94,7 +94,8 @@ func WithLogger(l *slog.Logger) Option { return func(n *Notifier) { n.log = l } 
 func WithRecipients(r Recipients) Option { return func(n *Notifier) { n.recipients = r } }
 
 // WithFields sets what fills in the fields an event leaves to the time of
-// sending (none by default).
+// sending, and which of the event's fields it alone reads (none by
+// default).
 func WithFields(f Fields) Option { return func(n *Notifier) { n.fields = f } }
 
 // WithClock sets the clock that times claims and deliveries.
@@ -230,9 +231,9 @@ func (n *Notifier) handle(ctx context.Context, rec events.DynamoDBEventRecord) o
 	}
 }
 
-// compose makes the event's email: its fields are its data, what the
-// Fields resolver fills in where the data has none, and its opened sealed
-// fields.
+// compose makes the event's email: its fields are its data, less the
+// fields internal to the Fields resolver, what the resolver fills in where
+// the data has none, and its opened sealed fields.
 func (n *Notifier) compose(ctx context.Context, ev outbox.Event) (email.Message, error) {
 	fields := make(map[string]string, len(ev.Data)+len(ev.Sealed))
 	maps.Copy(fields, ev.Data)
@@ -245,6 +246,9 @@ func (n *Notifier) compose(ctx context.Context, ev outbox.Event) (email.Message,
 			if fields[name] == "" {
 				fields[name] = value
 			}
+		}
+		for _, name := range n.fields.Internal() {
+			delete(fields, name)
 		}
 	}
 	for name, sealed := range ev.Sealed {

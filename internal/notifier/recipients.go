@@ -19,8 +19,14 @@ type Recipients interface {
 // of sending (the organization's name, the inviter's): a write that raises
 // the event then need not read them. A field the event holds is never
 // replaced. An error leaves the event for a retry.
+//
+// Internal names the fields of an event's data that only Fields reads (the
+// ids it looks names up by, such as users.InviterField): the notifier drops
+// them before rendering, so no email shows them, not even a notification,
+// which shows every field of its event as a row.
 type Fields interface {
 	Fields(ctx context.Context, ev outbox.Event) (map[string]string, error)
+	Internal() []string
 }
 
 // EventRecipients sends to the event's own recipients (Event.To), as

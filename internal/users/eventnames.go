@@ -10,7 +10,8 @@ import (
 )
 
 // InviterField holds, in an invitation's events, the id of the user who
-// invited, whose name EventNames reads when the email is sent.
+// invited, whose name EventNames reads when the email is sent. It is
+// internal (EventNames.Internal): no email shows it.
 const InviterField = "inviter_id"
 
 // fallbackInviter names an inviter who has no name, or is gone.
@@ -26,6 +27,10 @@ const fallbackInviter = "a colleague"
 type EventNames struct {
 	Table storage.ManyGetter
 }
+
+// Internal lists InviterField: the notifier reads the inviter's name by
+// it, and the emails show the name (inviter, invited_by), never the id.
+func (EventNames) Internal() []string { return []string{InviterField} }
 
 // Fields returns the names ev leaves out. An organization that is gone
 // gives no name, so the email, which needs it, is rejected; an inviter who

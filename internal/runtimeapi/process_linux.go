@@ -20,10 +20,12 @@ func sysProcAttr() *syscall.SysProcAttr {
 }
 
 // runningPeakRSS reads VmHWM, the high-water mark of the resident set. A
-// zombie has none, and a reaped process no status: both are errProcessGone.
+// zombie has none, and a reaped process no status: all are
+// errProcessGone, including a process reaped between the open of its
+// status and the read, which the kernel answers with ESRCH.
 func runningPeakRSS(pid int) (int64, error) {
 	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if errors.Is(err, fs.ErrNotExist) {
+	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ESRCH) {
 		return 0, errProcessGone
 	}
 	if err != nil {

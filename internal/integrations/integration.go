@@ -2,7 +2,10 @@ package integrations
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -467,6 +470,18 @@ func (s *Service) ReviewIntegration(ctx context.Context, p principal.Principal, 
 
 // DeleteIntegration removes an integration without live tenants: a hub
 // user any, a partner user their drafts.
+//
+// A tenant may be created while the delete runs, and the integration's
+// list of tenants (GSI2) is eventually consistent, so that list alone
+// could miss it and leave a live tenant without its integration. The
+// delete therefore holds the integration's delete lock, which every
+// creation checks absent in its own write, while it reads the
+// integration's registry of live tenants, on the table and strongly
+// consistent: a tenant is either in the registry, and the delete gives
+// up, or refused. The lock's version is a number of this delete's own, so
+// only this delete removes it and its final write fails if the lock
+// expired meanwhile (DeleteLockTTL); a delete that stops half-way leaves
+// a lock that expires by itself.
 func (s *Service) DeleteIntegration(ctx context.Context, p principal.Principal, id string) error {
 	it, version, err := s.loadIntegration(ctx, p, id)
 	if err != nil {
@@ -475,6 +490,9 @@ func (s *Service) DeleteIntegration(ctx context.Context, p principal.Principal, 
 	if p.Kind == principal.PartnerUser && it.Status != Draft {
 		return errNotADraft
 	}
+	// Tenants of long ago are on GSI2 whether or not they have a marker
+	// (tenants written before the registry have none); a hit answers
+	// without taking the lock.
 	tenants, err := s.Table.Query(ctx, storage.Query{Index: keys.GSI2, PK: keys.IntegrationTenantsScope(p.Org, id), Limit: 1})
 	if err != nil {
 		return fmt.Errorf("integrations: tenants of %s: %w", id, err)
@@ -482,10 +500,50 @@ func (s *Service) DeleteIntegration(ctx context.Context, p principal.Principal, 
 	if len(tenants.Items) > 0 {
 		return errHasTenants
 	}
-	if err := s.Table.Write(ctx, storage.Delete(keys.Integration(p.Org, id), storage.VersionIs(version))); err != nil {
+	now := s.now()
+	lock := storage.Item{Key: keys.IntegrationDeleteLock(p.Org, id), Type: DeleteLockType, Version: lockVersion(), ExpiresAt: now.Add(DeleteLockTTL), Data: []byte("{}")}
+	if err := s.Table.Write(ctx, storage.Put(lock, storage.Absent())); err != nil {
+		if errors.Is(err, storage.ErrConditionFailed) {
+			return ErrIntegrationDeleting
+		}
+		return fmt.Errorf("integrations: lock integration %s for its delete: %w", id, err)
+	}
+	live, err := s.Table.Query(ctx, storage.Query{PK: keys.IntegrationLivePK(p.Org, id), Sort: storage.SortPrefix, From: keys.TenantsPrefix, Limit: 1})
+	if err != nil || len(live.Items) > 0 {
+		// The delete gives up and releases its lock; should the release
+		// fail too, the lock expires by itself (DeleteLockTTL), and
+		// until then a creation is answered 409 and may retry.
+		_ = s.Table.Write(context.WithoutCancel(ctx), storage.Delete(lock.Key, storage.VersionIs(lock.Version)))
+		if err != nil {
+			return fmt.Errorf("integrations: live tenants of %s: %w", id, err)
+		}
+		return errHasTenants
+	}
+	err = s.Table.Write(ctx, storage.Delete(keys.Integration(p.Org, id), storage.VersionIs(version)), storage.Delete(lock.Key, storage.VersionIs(lock.Version)))
+	switch {
+	case storage.FailedOn(err, 1):
+		return ErrIntegrationDeleting
+	case err != nil:
 		return conflictOr(err, "delete integration "+id)
 	}
 	return nil
+}
+
+// DeleteLockType is the entity type of an integration's delete lock.
+const DeleteLockType = "integration_delete_lock"
+
+// DeleteLockTTL bounds how long a delete holds an integration's lock: its
+// reads and writes take milliseconds, and a delete that stopped half-way
+// blocks new tenants of the integration for at most this long.
+const DeleteLockTTL = time.Minute
+
+// lockVersion is the version a delete writes its lock at: 63 random bits
+// (never 0), so no other delete's lock has it and the delete's conditions
+// on it name its own lock.
+func lockVersion() int64 {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return int64(binary.BigEndian.Uint64(b[:])>>1) | 1
 }
 
 // Integration list orders.

@@ -799,3 +799,145 @@ func TestFiftyParallelStartsWithOneIdempotencyKeyCreateOneRun(t *testing.T) {
 		})
 	}
 }
+
+// deleteRacingTable is the table as a delete of an integration sees it
+// while a tenant of that integration is being created: the integration's
+// tenants list (GSI2) has not caught up yet, and create runs once, just
+// before the delete's first write addressing a key that at picks.
+type deleteRacingTable struct {
+	storage.Table
+	at     func(storage.Key) bool
+	create func()
+	once   sync.Once
+}
+
+func (r *deleteRacingTable) Query(ctx context.Context, q storage.Query) (storage.Page, error) {
+	if q.Index == keys.GSI2 {
+		return storage.Page{}, nil
+	}
+	return r.Table.Query(ctx, q)
+}
+
+func (r *deleteRacingTable) Write(ctx context.Context, ops ...storage.Op) error {
+	for _, op := range ops {
+		if r.at(op.Target()) {
+			r.once.Do(r.create)
+			break
+		}
+	}
+	return r.Table.Write(ctx, ops...)
+}
+
+func TestATenantCreatedDuringItsIntegrationsDeleteStopsTheDeleteOrIsRefused(t *testing.T) {
+	for name, open := range adapters {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, open(t))
+			lockKey := func(id string) func(storage.Key) bool {
+				return func(k storage.Key) bool { return k == keys.IntegrationDeleteLock(f.hub.Org, id) }
+			}
+			integrationKey := func(id string) func(storage.Key) bool {
+				return func(k storage.Key) bool { return k == keys.Integration(f.hub.Org, id) }
+			}
+			liveTenants := func(id string) int {
+				page, err := f.table.Query(ctx, storage.Query{Index: keys.GSI2, PK: keys.IntegrationTenantsScope(f.hub.Org, id)})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return len(page.Items)
+			}
+			notFound := errors.New("integration not found")
+
+			t.Run("a tenant created before the lock, which the lagging list misses, stops the delete", func(t *testing.T) {
+				d := f.integration(f.hub, "Created before the lock", true)
+				var created integrations.Tenant
+				racing := &deleteRacingTable{Table: f.table, at: lockKey(d.ID), create: func() { created = f.tenant(d.ID, "early-customer") }}
+				svc := &integrations.Service{Table: racing, Now: time.Now}
+				if err := svc.DeleteIntegration(ctx, f.hub, d.ID); codeOf(err) != "integration_has_tenants" {
+					t.Fatalf("delete: %v, want integration_has_tenants", err)
+				}
+				if _, _, err := f.svc.GetIntegration(ctx, f.hub, d.ID); err != nil {
+					t.Fatalf("the integration of a live tenant was deleted: %v", err)
+				}
+				if created.ID == "" || liveTenants(d.ID) != 1 {
+					t.Fatalf("the tenant created during the delete is not live (%+v)", created)
+				}
+				if _, err := f.table.Get(ctx, keys.IntegrationDeleteLock(f.hub.Org, d.ID)); !errors.Is(err, storage.ErrNotFound) {
+					t.Fatalf("the delete that gave up left its lock: %v", err)
+				}
+				if _, err := f.svc.CreateTenant(ctx, f.hub, integrations.TenantInput{IntegrationID: d.ID, EndUserID: "next-customer"}); err != nil {
+					t.Fatalf("a tenant after the delete gave up: %v", err)
+				}
+			})
+
+			t.Run("a tenant created after the registry was read is refused, and the delete goes through", func(t *testing.T) {
+				d := f.integration(f.hub, "Created after the read", true)
+				var createErr, installErr, installRefusal error
+				racing := &deleteRacingTable{Table: f.table, at: integrationKey(d.ID), create: func() {
+					_, createErr = f.svc.CreateTenant(ctx, f.hub, integrations.TenantInput{IntegrationID: d.ID, EndUserID: "late-customer"})
+					install, err := integrations.InstallOps(f.hub.Org, d.ID, "late-end-user", nil, time.Now())
+					if err != nil {
+						t.Fatal(err)
+					}
+					installErr = f.table.Write(ctx, install.Ops...)
+					installRefusal = install.Refusal(installErr, notFound)
+				}}
+				svc := &integrations.Service{Table: racing, Now: time.Now}
+				if err := svc.DeleteIntegration(ctx, f.hub, d.ID); err != nil {
+					t.Fatalf("delete: %v", err)
+				}
+				if codeOf(createErr) != "integration_being_deleted" {
+					t.Fatalf("a tenant created while the delete held the lock: %v, want integration_being_deleted", createErr)
+				}
+				if installErr == nil || codeOf(installRefusal) != "integration_being_deleted" {
+					t.Fatalf("a marketplace install while the delete held the lock: %v (refusal %v), want integration_being_deleted", installErr, installRefusal)
+				}
+				if n := liveTenants(d.ID); n != 0 {
+					t.Fatalf("%d live tenants of the deleted integration", n)
+				}
+				if _, err := f.svc.CreateTenant(ctx, f.hub, integrations.TenantInput{IntegrationID: d.ID, EndUserID: "later-customer"}); fieldOf(err) != "integration_id" || codeOf(err) != "integration_not_found" {
+					t.Fatalf("a tenant of the deleted integration: %v, want integration_not_found on integration_id", err)
+				}
+			})
+
+			t.Run("a second delete while the first holds the lock is refused", func(t *testing.T) {
+				d := f.integration(f.hub, "Deleted twice at once", true)
+				var second error
+				racing := &deleteRacingTable{Table: f.table, at: integrationKey(d.ID), create: func() { second = f.svc.DeleteIntegration(ctx, f.hub, d.ID) }}
+				svc := &integrations.Service{Table: racing, Now: time.Now}
+				if err := svc.DeleteIntegration(ctx, f.hub, d.ID); err != nil {
+					t.Fatalf("first delete: %v", err)
+				}
+				if codeOf(second) != "integration_being_deleted" {
+					t.Fatalf("second delete: %v, want integration_being_deleted", second)
+				}
+			})
+		})
+	}
+}
+
+func TestATenantsMarkerInItsIntegrationsRegistryFollowsItsLife(t *testing.T) {
+	ctx := context.Background()
+	f := newFixture(t, embeddedTable(t))
+	d := f.integration(f.hub, "Registry", true)
+	tn := f.tenant(d.ID, "customer-1")
+	marker := keys.IntegrationLiveTenant(f.hub.Org, d.ID, tn.ID)
+	if it, err := f.table.Get(ctx, marker); err != nil || it.Type != integrations.LiveTenantType {
+		t.Fatalf("a new tenant's marker: %+v, %v", it, err)
+	}
+	if _, _, err := f.svc.UpdateTenant(ctx, f.hub, tn.ID, 0, integrations.TenantUpdate{Status: ptr(integrations.TenantPaused)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.table.Get(ctx, marker); err != nil {
+		t.Fatalf("a paused tenant is live and keeps its marker: %v", err)
+	}
+	if err := f.svc.ArchiveTenant(ctx, f.hub, tn.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.table.Get(ctx, marker); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("an archived tenant's marker: %v, want it removed", err)
+	}
+	if err := f.svc.DeleteIntegration(ctx, f.hub, d.ID); err != nil {
+		t.Fatalf("delete once the only tenant is archived: %v", err)
+	}
+}

@@ -6,7 +6,6 @@ import (
 
 	"github.com/integration-hub/hub/internal/apperr"
 	"github.com/integration-hub/hub/internal/ids"
-	"github.com/integration-hub/hub/internal/keys"
 	"github.com/integration-hub/hub/internal/outbox"
 	"github.com/integration-hub/hub/internal/storage"
 )
@@ -17,12 +16,20 @@ import (
 // allowed_installs).
 type Install struct {
 	Tenant Tenant
-	// Ops are the tenant, its installation copy, a check that the
-	// integration exists and the tenant.created event.
+	// Ops are the tenant, its installation copy and marker, the checks that
+	// the integration exists and is not being deleted, and the
+	// tenant.created event.
 	Ops []storage.Op
-	// IntegrationCheck is the index in Ops of the integration's check: a
-	// write failing there means the integration is gone.
-	IntegrationCheck int
+	// checks is the index in Ops of the integration's checks.
+	checks int
+}
+
+// Refusal is the answer to a write of Ops (first in the write) that
+// failed on the integration's checks: notFound when the integration is
+// gone, ErrIntegrationDeleting while its delete is under way; nil for any
+// other outcome of the write.
+func (in Install) Refusal(err error, notFound error) error {
+	return creationRefusal(err, in.checks, notFound)
 }
 
 // InstallOps prepares the installation of integration of org for the
@@ -50,7 +57,7 @@ func InstallOps(org, integration, endUser string, cfg json.RawMessage, now time.
 	if err != nil {
 		return Install{}, err
 	}
-	check := len(ops)
-	ops = append(ops, storage.Check(keys.Integration(org, integration), storage.Present()), event)
-	return Install{Tenant: t, Ops: ops, IntegrationCheck: check}, nil
+	checks := len(ops)
+	ops = append(append(ops, integrationChecks(org, integration)...), event)
+	return Install{Tenant: t, Ops: ops, checks: checks}, nil
 }

@@ -22,6 +22,9 @@ import (
 const (
 	TenantType       = "tenant"
 	InstallationType = "tenant_installation"
+	// LiveTenantType is a live tenant's marker in its integration's
+	// registry (keys.IntegrationLiveTenant).
+	LiveTenantType = "integration_live_tenant"
 )
 
 // TenantStatus of a tenant. Archived tenants are kept and readable by id,
@@ -59,9 +62,10 @@ type Tenant struct {
 }
 
 // ops write the tenant at version (conditional on cond) and keep its
-// installation copy in step: written while it is live, removed when it is
-// archived. A live tenant is on the organization's (GSI1) and its
-// integration's (GSI2) lists; an archived one on none.
+// installation copy and its marker in the integration's registry in step:
+// written while it is live, removed when it is archived. A live tenant is
+// on the organization's (GSI1) and its integration's (GSI2) lists; an
+// archived one on none.
 func (t Tenant) ops(version int64, cond storage.Condition) ([]storage.Op, error) {
 	data, err := json.Marshal(t)
 	if err != nil {
@@ -69,15 +73,61 @@ func (t Tenant) ops(version int64, cond storage.Condition) ([]storage.Op, error)
 	}
 	item := storage.Item{Key: keys.Tenant(t.Org, t.ID), Type: TenantType, Version: version, Data: data}
 	copyKey := keys.EndUserTenant(t.Org, t.EndUser, t.ID)
+	markerKey := keys.IntegrationLiveTenant(t.Org, t.Integration, t.ID)
 	if t.Status == TenantArchived {
-		return []storage.Op{storage.Put(item, cond), storage.Delete(copyKey, storage.Condition{})}, nil
+		return []storage.Op{storage.Put(item, cond), storage.Delete(copyKey, storage.Condition{}), storage.Delete(markerKey, storage.Condition{})}, nil
 	}
 	item.Index = map[string]storage.Key{
 		keys.GSI1: keys.TenantInScope(keys.TenantsScope(t.Org), t.ID),
 		keys.GSI2: keys.TenantInScope(keys.IntegrationTenantsScope(t.Org, t.Integration), t.ID),
 	}
 	installation := storage.Item{Key: copyKey, Type: InstallationType, Version: version, Data: data}
-	return []storage.Op{storage.Put(item, cond), storage.Put(installation, storage.Condition{})}, nil
+	marker, err := json.Marshal(liveTenant{Tenant: t.ID})
+	if err != nil {
+		return nil, fmt.Errorf("integrations: encode the marker of tenant %s: %w", t.ID, err)
+	}
+	return []storage.Op{
+		storage.Put(item, cond),
+		storage.Put(installation, storage.Condition{}),
+		storage.Put(storage.Item{Key: markerKey, Type: LiveTenantType, Version: version, Data: marker}, storage.Condition{}),
+	}, nil
+}
+
+// liveTenant is the data of a live tenant's marker in its integration's
+// registry.
+type liveTenant struct {
+	Tenant string `json:"tenant_id"`
+}
+
+// integrationChecks are the conditions of a tenant's creation on its
+// integration, appended to the creation's ops at index first: the
+// integration exists (first) and no delete of it holds its lock
+// (first+1). The answer to a write that failed on one of them is
+// refusal.
+func integrationChecks(org, integration string) []storage.Op {
+	return []storage.Op{
+		storage.Check(keys.Integration(org, integration), storage.Present()),
+		storage.Check(keys.IntegrationDeleteLock(org, integration), storage.Absent()),
+	}
+}
+
+// ErrIntegrationDeleting refuses a tenant of an integration whose delete
+// is under way; if the delete finds live tenants it gives up, and a retry
+// succeeds.
+var ErrIntegrationDeleting = apperr.New(apperr.Conflict, "integration_being_deleted", "the integration is being deleted; try again in a moment")
+
+// creationRefusal is the answer to a tenant's creation whose write err
+// failed on the integration's checks appended at first (integrationChecks):
+// notFound when the integration is gone, ErrIntegrationDeleting when its
+// delete holds the lock, nil for any other outcome.
+func creationRefusal(err error, first int, notFound error) error {
+	switch {
+	case storage.FailedOn(err, first):
+		return notFound
+	case storage.FailedOn(err, first+1):
+		return ErrIntegrationDeleting
+	}
+	return nil
 }
 
 // TenantFromItem reads a tenant item or its installation copy.
@@ -150,8 +200,9 @@ func tenantEvent(t Tenant, kind outbox.Kind, now time.Time) (storage.Op, error) 
 }
 
 // CreateTenant installs an integration of the organization for an
-// end-user: the tenant, its installation copy, a check that the
-// integration exists and the tenant.created event, in one write. Hub users
+// end-user: the tenant, its installation copy and marker, checks that the
+// integration exists and is not being deleted, and the tenant.created
+// event, in one write. Hub users
 // and API keys see every integration of their organization, so for them
 // that check is the whole test and nothing is read first; a partner user
 // sees only their partner's, which only the integration's item says.
@@ -185,11 +236,11 @@ func (s *Service) CreateTenant(ctx context.Context, p principal.Principal, in Te
 	if err != nil {
 		return Tenant{}, err
 	}
-	integrationCheck := len(ops)
-	ops = append(ops, storage.Check(keys.Integration(p.Org, in.IntegrationID), storage.Present()), event)
+	checks := len(ops)
+	ops = append(append(ops, integrationChecks(p.Org, in.IntegrationID)...), event)
 	if err := s.Table.Write(ctx, ops...); err != nil {
-		if storage.FailedOn(err, integrationCheck) {
-			return Tenant{}, apperr.Field("integration_id", "integration_not_found", "no such integration")
+		if refusal := creationRefusal(err, checks, apperr.Field("integration_id", "integration_not_found", "no such integration")); refusal != nil {
+			return Tenant{}, refusal
 		}
 		return Tenant{}, fmt.Errorf("integrations: create tenant: %w", err)
 	}

@@ -220,6 +220,8 @@ const PartnerFormAnswersPrefix = partnerFormAnswersPrefix
 //	live tenants by creation      GSI1PK=ORG#<org>#TENANTS  GSI1SK=<tenant>
 //	live tenants of an integration GSI2PK=ORG#<org>#I#<integration>#TENANTS  GSI2SK=<tenant>
 //	live tenants of an end-user   PK=ORG#<org>#ENDUSER#<base64url end-user>  SK=TENANT#<tenant>  (installation copies)
+//	integration's live tenants    PK=ORG#<org>#I#<integration>#LIVE  SK=TENANT#<tenant>  (registry markers; read strongly consistent)
+//	integration's delete lock     PK=ORG#<org>#I#<integration>#LIVE  SK=DELETING  (TTL; every tenant creation checks it absent)
 //	runs of a tenant              PK=ORG#<org>#TENANT#<tenant>  SK=RUN#<run>  (newest first: descending)
 //	run by trigger id             PK=ORG#<org>  SK=TRIGGER#<run>  (names the run's tenant)
 //	idempotency key of a start    PK=ORG#<org>  SK=IDEMPOTENCY#<sha256>  (TTL 24 h)
@@ -279,6 +281,28 @@ func TenantsScope(org string) string { return OrgPK(org) + "#TENANTS" }
 // integration.
 func IntegrationTenantsScope(org, integration string) string {
 	return OrgPK(org) + "#I#" + integration + "#TENANTS"
+}
+
+// IntegrationLivePK is the partition of one integration's live-tenant
+// registry: a marker per live tenant, written and removed in the tenant's
+// own writes, and the lock a delete of the integration holds while it
+// looks for them. It is on the table, so the delete reads it strongly
+// consistent (the integration's GSI2 list is eventually consistent).
+func IntegrationLivePK(org, integration string) string {
+	return OrgPK(org) + "#I#" + integration + "#LIVE"
+}
+
+// IntegrationLiveTenant is a live tenant's marker in its integration's
+// registry; the registry's markers are the sort keys beginning
+// TenantsPrefix.
+func IntegrationLiveTenant(org, integration, tenant string) storage.Key {
+	return storage.Key{PK: IntegrationLivePK(org, integration), SK: tenantPrefix + tenant}
+}
+
+// IntegrationDeleteLock is held by a delete of the integration while it
+// looks for live tenants; a tenant is only created while it is absent.
+func IntegrationDeleteLock(org, integration string) storage.Key {
+	return storage.Key{PK: IntegrationLivePK(org, integration), SK: "DELETING"}
 }
 
 // TenantInScope is a live tenant's key in a tenants scope, in creation order.

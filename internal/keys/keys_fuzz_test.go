@@ -14,7 +14,7 @@ func partitions(org, id string) []string {
 	return []string{
 		keys.OrgPK(org), keys.UsersScope(org, ""), keys.UsersScope(org, id), keys.PartnersScope(org),
 		keys.IntegrationsScope(org), keys.PartnerIntegrationsScope(org, id), keys.TenantsScope(org),
-		keys.IntegrationTenantsScope(org, id), keys.EndUserTenantsPK(org, id), keys.TenantRunsPK(org, id),
+		keys.IntegrationTenantsScope(org, id), keys.IntegrationLivePK(org, id), keys.EndUserTenantsPK(org, id), keys.TenantRunsPK(org, id),
 		keys.User(org, id).PK, keys.Member(org, id, id).PK, keys.Tenant(org, id).PK, keys.Run(org, id, id).PK,
 		keys.APIKey(org, id).PK, keys.EndUser(org, id).PK, keys.EndUserCopy(org, id).PK, keys.MarketplaceSettings(org).PK,
 	}

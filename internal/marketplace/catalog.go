@@ -289,11 +289,12 @@ func (s *Service) Install(ctx context.Context, p principal.Principal, in Install
 	}
 	recordOp := len(install.Ops)
 	err = s.Table.Write(ctx, append(install.Ops, record...)...)
+	refusal := install.Refusal(err, errIntegrationNotFound)
 	switch {
 	case storage.FailedOn(err, recordOp):
 		return Listing{}, errInstallRace
-	case storage.FailedOn(err, install.IntegrationCheck):
-		return Listing{}, errIntegrationNotFound
+	case refusal != nil:
+		return Listing{}, refusal
 	case err != nil:
 		return Listing{}, fmt.Errorf("marketplace: install %s: %w", it.ID, err)
 	}

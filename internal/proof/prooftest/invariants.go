@@ -32,7 +32,10 @@ import (
 //     profile names;
 //   - a trigger's copy of its run is the run, at its version;
 //   - a marketplace end-user's copy of their record is the record, at its
-//     version.
+//     version;
+//   - a live tenant's integration exists and lists it in its registry of
+//     live tenants, and every marker there names a live tenant of that
+//     integration.
 //
 // Expired items are ignored, as every read ignores them.
 func Invariants(items []storage.Item, now time.Time) []string {
@@ -149,6 +152,35 @@ func Invariants(items []storage.Item, now time.Time) []string {
 			if !ok || record.Version != it.Version || string(record.Data) != string(it.Data) {
 				fail("end-user %s/%s: the copy %s at version %d is not the record (%s at version %d)", u.Org, u.ID, it.Data, it.Version, record.Data, record.Version)
 			}
+		case integrations.TenantType:
+			tn, err := integrations.TenantFromItem(it)
+			if err != nil {
+				fail("%s: %v", k, err)
+				continue
+			}
+			if tn.Status == integrations.TenantArchived {
+				continue
+			}
+			if _, ok := byKey[keys.Integration(tn.Org, tn.Integration)]; !ok {
+				fail("live tenant %s/%s of integration %s, which does not exist", tn.Org, tn.ID, tn.Integration)
+			}
+			if _, ok := byKey[keys.IntegrationLiveTenant(tn.Org, tn.Integration, tn.ID)]; !ok {
+				fail("live tenant %s/%s is not in the registry of integration %s", tn.Org, tn.ID, tn.Integration)
+			}
+		case integrations.LiveTenantType:
+			var marker struct {
+				Tenant string `json:"tenant_id"`
+			}
+			org, integration, ok := liveRegistryOf(k.PK)
+			if err := json.Unmarshal(it.Data, &marker); err != nil || !ok {
+				fail("%s: a marker that does not read (%v)", k, err)
+				continue
+			}
+			tenant, found := byKey[keys.Tenant(org, marker.Tenant)]
+			tn, err := integrations.TenantFromItem(tenant)
+			if !found || err != nil || tn.Status == integrations.TenantArchived || tn.Integration != integration || k != keys.IntegrationLiveTenant(org, integration, tn.ID) {
+				fail("marker %s names tenant %s, which is not a live tenant of integration %s (%s)", k, marker.Tenant, integration, tenant.Data)
+			}
 		case outbox.EntityType:
 			ev, err := outbox.FromItem(it)
 			if err != nil {
@@ -168,4 +200,20 @@ func sameJSON(a, b any) bool {
 	x, err1 := json.Marshal(a)
 	y, err2 := json.Marshal(b)
 	return err1 == nil && err2 == nil && string(x) == string(y)
+}
+
+// liveRegistryOf reads the organization and the integration from the
+// partition of an integration's registry of live tenants
+// (keys.IntegrationLivePK).
+func liveRegistryOf(pk string) (org, integration string, ok bool) {
+	rest, ok := strings.CutPrefix(pk, keys.OrgPK(""))
+	if !ok {
+		return "", "", false
+	}
+	org, rest, ok = strings.Cut(rest, "#I#")
+	if !ok {
+		return "", "", false
+	}
+	integration, ok = strings.CutSuffix(rest, "#LIVE")
+	return org, integration, ok && pk == keys.IntegrationLivePK(org, integration)
 }

@@ -75,6 +75,12 @@ func TestInvariantsHoldOnAPopulatedHubAndCatchEachHalfWrite(t *testing.T) {
 			_ = json.Unmarshal(h.Get(firstOf(func(it storage.Item) bool { return it.Type == marketplace.EndUserCopyType })).Data, &u)
 			return keys.EndUser(u.Org, u.ID)
 		}(), "is not the record"},
+		{"a live tenant's marker in its integration's registry", func() storage.Key {
+			tn, _ := integrations.TenantFromItem(h.Get(keys.Tenant(org.ID, org.Resource(prooftest.Tenants))))
+			return keys.IntegrationLiveTenant(tn.Org, tn.Integration, tn.ID)
+		}(), "is not in the registry"},
+		{"the live tenant a marker names", keys.Tenant(org.ID, org.Resource(prooftest.Tenants)), "which is not a live tenant"},
+		{"the integration of a live tenant", keys.Integration(org.ID, org.Resource(prooftest.Integrations)), "of integration " + org.Resource(prooftest.Integrations) + ", which does not exist"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -26,8 +26,20 @@ import (
 	"github.com/integration-hub/hub/internal/testenv"
 )
 
-// minimal is the baseline Lambda (testdata/minimal).
-const minimal = "minimal"
+// minimal is the baseline Lambda (testdata/minimal); clientOnly is the
+// minimal Lambda with the DynamoDB client linked and constructed
+// (testdata/dynamodb-client), a second baseline for cold start that shows
+// the SDK's share.
+const (
+	minimal    = "minimal"
+	clientOnly = "dynamodb-client"
+)
+
+// baselines are the Lambdas the functions are measured against, in the
+// order the tables list them after the functions.
+var baselines = []string{minimal, clientOnly}
+
+func isBaseline(name string) bool { return name == minimal || name == clientOnly }
 
 // lambdas are the compiled bootstraps of every function and of the
 // minimal Lambda, built once per test binary with the deploy flags for this
@@ -71,7 +83,9 @@ func build(tb testing.TB) (*lambdas, error) {
 	if err != nil {
 		return nil, err
 	}
-	dirs = append(dirs, filepath.Join(l.root, "internal", "proof", "bench", "testdata", minimal))
+	for _, b := range baselines {
+		dirs = append(dirs, filepath.Join(l.root, "internal", "proof", "bench", "testdata", b))
+	}
 	for _, dir := range dirs {
 		name := filepath.Base(dir)
 		bin, err := runtimeapi.Build(ctx, dir, filepath.Join(out, name))
@@ -114,23 +128,25 @@ func build(tb testing.TB) (*lambdas, error) {
 	return l, nil
 }
 
-// names are the functions, sorted, then the minimal Lambda.
+// names are the functions, sorted, then the baselines.
 func (l *lambdas) names() []string {
 	var out []string
 	for n := range l.bins {
-		if n != minimal {
+		if !isBaseline(n) {
 			out = append(out, n)
 		}
 	}
 	sort.Strings(out)
-	return append(out, minimal)
+	return append(out, baselines...)
 }
 
 // BenchmarkColdStart starts each compiled bootstrap under the Lambda
 // Runtime API harness until it asks for its first invocation, next to the
-// minimal Go Lambda built the same way (goal: at most 1.5 times it). It
-// reports the median start (ready-p50-ns) and the DynamoDB requests made
-// before the first invocation (init-ddb-requests: goal 0).
+// minimal Go Lambda built the same way (goal: at most 1.5 times it) and to
+// the minimal Lambda with the DynamoDB client (what the SDK costs before
+// the hub's own code). It reports the medians (ready-p50-ns,
+// minimal-ready-p50-ns, client-ready-p50-ns) and the DynamoDB requests
+// made before the first invocation (init-ddb-requests: goal 0).
 func BenchmarkColdStart(b *testing.B) {
 	l := buildLambdas(b)
 	ctx := context.Background()
@@ -146,31 +162,34 @@ func BenchmarkColdStart(b *testing.B) {
 		return ready
 	}
 	for _, name := range l.names() {
-		if name == minimal {
+		if isBaseline(name) {
 			continue
 		}
-		// The function and the minimal Lambda start in turns, in
-		// alternating order, so the machine's drift over the run falls on
-		// both alike (measured apart, the functions started last looked
-		// slowest).
+		// The function and the baselines start in turns, in rotating
+		// order, so the machine's drift over the run falls on all alike
+		// (measured apart, the functions started last looked slowest).
 		b.Run("function="+name, func(b *testing.B) {
-			var ts, base timings
+			var ts timings
+			base := map[string]timings{}
 			var initCalls int64
+			order := append([]string{name}, baselines...)
 			n := 0
 			for b.Loop() {
 				n++
-				for turn := range 2 {
-					if (turn+n)%2 == 0 {
-						before := l.calls.Load()
-						ts = append(ts, start(b, name))
-						initCalls += l.calls.Load() - before
+				for turn := range order {
+					who := order[(turn+n)%len(order)]
+					if who != name {
+						base[who] = append(base[who], start(b, who))
 						continue
 					}
-					base = append(base, start(b, minimal))
+					before := l.calls.Load()
+					ts = append(ts, start(b, name))
+					initCalls += l.calls.Load() - before
 				}
 			}
 			b.ReportMetric(float64(ts.p50().Nanoseconds()), "ready-p50-ns")
-			b.ReportMetric(float64(base.p50().Nanoseconds()), "minimal-ready-p50-ns")
+			b.ReportMetric(float64(base[minimal].p50().Nanoseconds()), "minimal-ready-p50-ns")
+			b.ReportMetric(float64(base[clientOnly].p50().Nanoseconds()), "client-ready-p50-ns")
 			b.ReportMetric(float64(initCalls)/float64(len(ts)), "init-ddb-requests")
 		})
 	}
@@ -182,7 +201,7 @@ func BenchmarkColdStart(b *testing.B) {
 var heaviestEvents = map[string]string{"auth": "auth/login-unknown-email.json"}
 
 // eventFile is the event a function is invoked with: its heaviest, or the
-// first of its files under events/ ("" for the minimal Lambda, which
+// first of its files under events/ ("" for a baseline, which
 // echoes any).
 func (l *lambdas) eventFile(name string) string {
 	if f, ok := heaviestEvents[name]; ok {
@@ -228,7 +247,7 @@ const invocations = 1000
 // (size), and invokes its bootstrap built for this machine 1,000 times
 // with its event file under the Runtime API harness: the peak resident
 // memory of the process (goal: at most 64 MiB, so every function runs at
-// 128 MB), next to the minimal Lambda's.
+// 128 MB), next to the baselines'.
 func TestReportBinaries(t *testing.T) {
 	out := needReport(t, "binaries.json")
 	l := buildLambdas(t)
@@ -238,8 +257,8 @@ func TestReportBinaries(t *testing.T) {
 	for _, name := range l.names() {
 		row := binaryRow{Function: name, Invocations: invocations}
 		src := filepath.Join(l.root, "functions", name)
-		if name == minimal {
-			src = filepath.Join(l.root, "internal", "proof", "bench", "testdata", minimal)
+		if isBaseline(name) {
+			src = filepath.Join(l.root, "internal", "proof", "bench", "testdata", name)
 		}
 		arm := filepath.Join(armDir, name)
 		cmd := exec.Command("go", "build", "-tags", "lambda.norpc", "-trimpath", "-ldflags", "-s -w", "-o", arm, ".")

@@ -136,18 +136,21 @@ func TestAnInvitationReachesTheInviteeOnce(t *testing.T) {
 	}
 }
 
-// TestTheInvitationEmailsNameTheInviterAndShowNoInviterID: a hub user's
+// TestTheInvitationEmailsNameTheInviterAndThePartnerAndShowNoIDs: an
 // invitation names its inviter by id (users.InviterField) in both its
-// events, for users.EventNames to read the name when the emails are sent.
-// The invitee's email and the organization's "user invited" notification,
-// which shows its event's fields as rows, both name the inviter; neither
-// shows the id, which is for the lookup alone.
-func TestTheInvitationEmailsNameTheInviterAndShowNoInviterID(t *testing.T) {
+// events, and a partner user's names the partner organization by id
+// (partner_id, users.PartnerField) in the organization's "user invited"
+// notification, for users.EventNames to read the names when the emails
+// are sent. The invitee's email and the notification, which shows its
+// event's fields as rows, both name the inviter; the notification of a
+// partner user's invitation names the partner organization. No email
+// shows either id, which is for the lookup alone.
+func TestTheInvitationEmailsNameTheInviterAndThePartnerAndShowNoIDs(t *testing.T) {
 	ctx := context.Background()
-	contact := address("contact")
+	contacts := map[string]string{} // the invitee's address → who gets the notification of the invitation
 	toContact := recipientsFunc(func(_ context.Context, ev outbox.Event) ([]string, error) {
 		if ev.Kind == outbox.UserInvited {
-			return []string{contact}, nil
+			return []string{contacts[ev.Data["email"]]}, nil
 		}
 		return ev.To, nil
 	})
@@ -158,60 +161,88 @@ func TestTheInvitationEmailsNameTheInviterAndShowNoInviterID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	partner := users.Partner{ID: ids.New(), Org: org, Name: "Globex Partners", Status: users.PartnerActive, CreatedAt: time.Now()}
+	partnerItem, err := partner.Item(1)
+	if err != nil {
+		t.Fatal(err)
+	}
 	inviter := users.User{ID: ids.New(), Org: org, Email: address("inviter"), Name: "Ada Lovelace", Role: users.RoleHubUser, Status: users.Active}
 	inviterPuts, err := inviter.PutOps(1, storage.Absent())
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := h.db.Write(ctx, append(inviterPuts, storage.Put(profile, storage.Absent()))...); err != nil {
+	if err := h.db.Write(ctx, append(inviterPuts, storage.Put(profile, storage.Absent()), storage.Put(partnerItem, storage.Absent()))...); err != nil {
 		t.Fatal(err)
 	}
-	invitee := address("invitee")
-	u := users.User{ID: ids.New(), Org: org, Email: invitee, Name: "Grace Hopper", Role: users.RoleHubUser}
-	ops, err := users.InviteOps(u, users.Invitation{InviterID: inviter.ID, Notify: true}, users.Links{Base: "https://hub.example.com"}, h.box, time.Now())
-	if err != nil {
-		t.Fatalf("InviteOps: %v", err)
+
+	type message struct {
+		name    string
+		to      string
+		subject string
+		want    []string
 	}
-	var records []events.DynamoDBEventRecord
-	for _, op := range ops {
-		if op.Item.Type != outbox.EntityType {
-			continue
-		}
-		ev, err := outbox.FromItem(op.Item)
+	var (
+		records  []events.DynamoDBEventRecord
+		messages []message
+	)
+	for _, inv := range []struct {
+		name    string
+		role    users.Role
+		partner string
+		// notice is what the notification says besides the inviter and
+		// the invitee.
+		notice []string
+	}{
+		{"a hub user's", users.RoleHubUser, "", nil},
+		{"a partner user's", users.RolePartnerUser, partner.ID, []string{"Partner: Globex Partners"}},
+	} {
+		invitee, contact := address("invitee"), address("contact")
+		contacts[invitee] = contact
+		u := users.User{ID: ids.New(), Org: org, Email: invitee, Name: "Grace Hopper", Role: inv.role, Partner: inv.partner}
+		ops, err := users.InviteOps(u, users.Invitation{InviterID: inviter.ID, Notify: true}, users.Links{Base: "https://hub.example.com"}, h.box, time.Now())
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("InviteOps: %v", err)
 		}
-		if ev.Data[users.InviterField] != inviter.ID {
-			t.Fatalf("the %s event names its inviter by %q, want the id %s", ev.Kind, ev.Data[users.InviterField], inviter.ID)
+		raised := 0
+		for _, op := range ops {
+			if op.Item.Type != outbox.EntityType {
+				continue
+			}
+			ev, err := outbox.FromItem(op.Item)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if ev.Data[users.InviterField] != inviter.ID {
+				t.Fatalf("%s %s event names its inviter by %q, want the id %s", inv.name, ev.Kind, ev.Data[users.InviterField], inviter.ID)
+			}
+			if ev.Kind == outbox.UserInvited && ev.Data["partner_id"] != inv.partner {
+				t.Fatalf("%s %s event names its partner by %q, want the id %q", inv.name, ev.Kind, ev.Data["partner_id"], inv.partner)
+			}
+			// The accept link is a secret that no log may hold.
+			link, err := h.box.Open(ev.Sealed["link"], ev.SealedContext())
+			if err == nil && len(link) > 0 {
+				h.mu.Lock()
+				h.secrets = append(h.secrets, string(link))
+				h.mu.Unlock()
+			}
+			records = append(records, h.put(ev))
+			raised++
 		}
-		// The accept link is a secret that no log may hold.
-		link, err := h.box.Open(ev.Sealed["link"], ev.SealedContext())
-		if err == nil && len(link) > 0 {
-			h.mu.Lock()
-			h.secrets = append(h.secrets, string(link))
-			h.mu.Unlock()
+		if raised != 2 {
+			t.Fatalf("%s invitation raised %d events, want the invitation and its notification", inv.name, raised)
 		}
-		records = append(records, h.put(ev))
-	}
-	if len(records) != 2 {
-		t.Fatalf("the invitation raised %d events, want the invitation and its notification", len(records))
+		messages = append(messages,
+			message{inv.name + " invitation", invitee, "You're invited to Acme on Integration Hub", []string{"Ada Lovelace has invited you to join Acme"}},
+			message{"the user.invited notification of " + inv.name + " invitation", contact, "User invited — Acme",
+				append([]string{"Invited by: Ada Lovelace", "Email: " + invitee}, inv.notice...)})
 	}
 	if failed := h.handle(records...); len(failed) != 0 {
 		t.Fatalf("failed records %v, want none", failed)
 	}
 
-	tests := []struct {
-		name    string
-		to      string
-		subject string
-		want    []string
-	}{
-		{"the invitation", invitee, "You're invited to Acme on Integration Hub", []string{"Ada Lovelace has invited you to join Acme"}},
-		{"the user.invited notification", contact, "User invited — Acme", []string{"Invited by: Ada Lovelace", "Email: " + invitee}},
-	}
-	for _, tt := range tests {
+	for _, tt := range messages {
 		t.Run(tt.name, func(t *testing.T) {
-			inbox := h.inbox(tt.to)
+			inbox := sestest.SentTo(t, h.emulator, tt.to)
 			if len(inbox) != 1 {
 				t.Fatalf("%d messages to %s, want 1", len(inbox), tt.to)
 			}
@@ -227,6 +258,9 @@ func TestTheInvitationEmailsNameTheInviterAndShowNoInviterID(t *testing.T) {
 			for body, got := range map[string]string{"text": msg.Body.Text, "HTML": msg.Body.HTML} {
 				if strings.Contains(got, inviter.ID) || strings.Contains(strings.ToLower(got), "inviter id") {
 					t.Errorf("the %s shows the inviter's id:\n%s", body, got)
+				}
+				if strings.Contains(got, partner.ID) || strings.Contains(strings.ToLower(got), "partner id") {
+					t.Errorf("the %s shows the partner's id:\n%s", body, got)
 				}
 			}
 		})

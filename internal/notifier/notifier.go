@@ -94,8 +94,8 @@ func WithLogger(l *slog.Logger) Option { return func(n *Notifier) { n.log = l } 
 func WithRecipients(r Recipients) Option { return func(n *Notifier) { n.recipients = r } }
 
 // WithFields sets what fills in the fields an event leaves to the time of
-// sending, and which of the event's fields it alone reads (none by
-// default).
+// sending, and which of each kind of event's fields it alone reads (none
+// by default).
 func WithFields(f Fields) Option { return func(n *Notifier) { n.fields = f } }
 
 // WithClock sets the clock that times claims and deliveries.
@@ -232,8 +232,8 @@ func (n *Notifier) handle(ctx context.Context, rec events.DynamoDBEventRecord) o
 }
 
 // compose makes the event's email: its fields are its data, less the
-// fields internal to the Fields resolver, what the resolver fills in where
-// the data has none, and its opened sealed fields.
+// fields internal to the Fields resolver for the event's kind, what the
+// resolver fills in where the data has none, and its opened sealed fields.
 func (n *Notifier) compose(ctx context.Context, ev outbox.Event) (email.Message, error) {
 	fields := make(map[string]string, len(ev.Data)+len(ev.Sealed))
 	maps.Copy(fields, ev.Data)
@@ -247,7 +247,7 @@ func (n *Notifier) compose(ctx context.Context, ev outbox.Event) (email.Message,
 				fields[name] = value
 			}
 		}
-		for _, name := range n.fields.Internal() {
+		for _, name := range n.fields.Internal(ev.Kind) {
 			delete(fields, name)
 		}
 	}

@@ -16,17 +16,21 @@ type Recipients interface {
 }
 
 // Fields fills in fields that an event names by id and leaves to the time
-// of sending (the organization's name, the inviter's): a write that raises
-// the event then need not read them. A field the event holds is never
-// replaced. An error leaves the event for a retry.
+// of sending (the organization's name, the inviter's, the partner
+// organization's): a write that raises the event then need not read them.
+// A field the event holds is never replaced. An error leaves the event for
+// a retry.
 //
-// Internal names the fields of an event's data that only Fields reads (the
-// ids it looks names up by, such as users.InviterField): the notifier drops
-// them before rendering, so no email shows them, not even a notification,
-// which shows every field of its event as a row.
+// Internal names the fields of a kind of event's data that only Fields
+// reads (the ids it looks names up by, such as users.InviterField and, in
+// a "user invited" notification, users.PartnerField): the notifier drops
+// them from that kind's events before rendering, so no email shows them,
+// not even a notification, which shows every field of its event as a row.
+// It is per kind: a field of the same name in another kind of event, which
+// Fields names nothing by (an integration's partner_id), is shown.
 type Fields interface {
 	Fields(ctx context.Context, ev outbox.Event) (map[string]string, error)
-	Internal() []string
+	Internal(kind outbox.Kind) []string
 }
 
 // EventRecipients sends to the event's own recipients (Event.To), as

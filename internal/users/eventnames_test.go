@@ -2,6 +2,7 @@ package users_test
 
 import (
 	"context"
+	"slices"
 	"testing"
 
 	"github.com/integration-hub/hub/internal/ids"
@@ -54,12 +55,16 @@ func TestAnInvitationIsOneWriteAndReadsOnlyItsPartner(t *testing.T) {
 }
 
 // EventNames fills in the names an invitation's events leave out, from the
-// organization and the user the event names, and keeps the names an event
+// organization, the user and the partner organization the event names, in
+// one read (none when it needs no name), and keeps the names an event
 // holds.
-func TestEventNamesFillInTheOrganizationAndTheInviter(t *testing.T) {
+func TestEventNamesFillInTheOrganizationTheInviterAndThePartner(t *testing.T) {
 	f := newFixture(t, embeddedTable(t), principal.Standard)
 	ctx := context.Background()
-	names := users.EventNames{Table: f.table}
+	pv, err := f.svc.CreatePartner(ctx, f.admin, users.PartnerInput{Name: "Partner One", Mode: "create"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	event := func(kind outbox.Kind, org string, data map[string]string) outbox.Event {
 		ev := outbox.New(org, kind, f.svc.Now())
 		ev.Data = data
@@ -67,29 +72,43 @@ func TestEventNamesFillInTheOrganizationAndTheInviter(t *testing.T) {
 	}
 	admin := f.admin.Subject
 	tests := []struct {
-		name string
-		ev   outbox.Event
-		want map[string]string
+		name  string
+		ev    outbox.Event
+		want  map[string]string
+		reads int64
 	}{
 		{"an invitation naming its inviter by id", event(outbox.Invitation, f.org, map[string]string{users.InviterField: admin}),
-			map[string]string{"org_name": "Acme", "inviter": "Admin"}},
+			map[string]string{"org_name": "Acme", "inviter": "Admin"}, 1},
 		{"the notification of it", event(outbox.UserInvited, f.org, map[string]string{users.InviterField: admin, "email": "x@acme.test"}),
-			map[string]string{"organization": "Acme", "invited_by": "Admin"}},
+			map[string]string{"organization": "Acme", "invited_by": "Admin"}, 1},
+		{"the notification of a partner user's invitation", event(outbox.UserInvited, f.org, map[string]string{users.InviterField: admin, users.PartnerField: pv.ID, "email": "x@p1.test"}),
+			map[string]string{"organization": "Acme", "invited_by": "Admin", "partner": "Partner One"}, 1},
+		{"a notification needing only the partner's name", event(outbox.UserInvited, f.org, map[string]string{"organization": "Acme", "invited_by": "Ada", users.PartnerField: pv.ID}),
+			map[string]string{"partner": "Partner One"}, 1},
+		{"a partner organization that is gone gives no name", event(outbox.UserInvited, f.org, map[string]string{users.InviterField: admin, users.PartnerField: ids.New()}),
+			map[string]string{"organization": "Acme", "invited_by": "Admin"}, 1},
+		{"a partner id that is not an id is not read", event(outbox.UserInvited, f.org, map[string]string{"organization": "Acme", "invited_by": "Ada", users.PartnerField: "p#x"}),
+			map[string]string{}, 0},
+		{"a notification holding every name", event(outbox.UserInvited, f.org, map[string]string{"organization": "Acme Ltd", "invited_by": "Ada", "partner": "Globex", users.InviterField: admin, users.PartnerField: pv.ID}),
+			map[string]string{}, 0},
+		{"an invitation has no partner row", event(outbox.Invitation, f.org, map[string]string{"org_name": "Acme", "inviter": "Ada", users.PartnerField: pv.ID}),
+			map[string]string{}, 0},
 		{"names the event holds are kept", event(outbox.Invitation, f.org, map[string]string{"org_name": "Acme Ltd", "inviter": "the hub operator"}),
-			map[string]string{}},
+			map[string]string{}, 0},
 		{"an inviter who is gone", event(outbox.Invitation, f.org, map[string]string{users.InviterField: ids.New()}),
-			map[string]string{"org_name": "Acme", "inviter": "a colleague"}},
+			map[string]string{"org_name": "Acme", "inviter": "a colleague"}, 1},
 		{"an inviter id that is not an id", event(outbox.Invitation, f.org, map[string]string{users.InviterField: "../x"}),
-			map[string]string{"org_name": "Acme", "inviter": "a colleague"}},
+			map[string]string{"org_name": "Acme", "inviter": "a colleague"}, 1},
 		{"no inviter named", event(outbox.Invitation, f.org, nil),
-			map[string]string{"org_name": "Acme"}},
+			map[string]string{"org_name": "Acme"}, 1},
 		{"an organization that is gone gives no name", event(outbox.Invitation, ids.New(), map[string]string{"inviter": "Ada"}),
-			map[string]string{}},
-		{"another kind of event", event(outbox.APIKeyCreated, f.org, nil), nil},
+			map[string]string{}, 1},
+		{"another kind of event", event(outbox.IntegrationCreated, f.org, map[string]string{users.PartnerField: pv.ID}), nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := names.Fields(ctx, tt.ev)
+			counting := storagetest.NewCounting(f.table)
+			got, err := users.EventNames{Table: counting}.Fields(ctx, tt.ev)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,6 +120,29 @@ func TestEventNamesFillInTheOrganizationAndTheInviter(t *testing.T) {
 					t.Fatalf("fields %v, want %v", got, tt.want)
 				}
 			}
+			if counting.Reads() != tt.reads || counting.Queries() != 0 {
+				t.Fatalf("%d reads, %d queries; want %d and 0", counting.Reads(), counting.Queries(), tt.reads)
+			}
 		})
+	}
+}
+
+// The ids EventNames reads names by are internal to the events it reads
+// them for: an integration's partner_id, which it names nothing by, is not.
+func TestEventNamesHideTheIDsTheyReadNamesBy(t *testing.T) {
+	names := users.EventNames{}
+	tests := []struct {
+		kind outbox.Kind
+		want []string
+	}{
+		{outbox.Invitation, []string{users.InviterField}},
+		{outbox.UserInvited, []string{users.InviterField, users.PartnerField}},
+		{outbox.IntegrationCreated, nil},
+		{outbox.PartnerIntegrationUpdated, nil},
+	}
+	for _, tt := range tests {
+		if got := names.Internal(tt.kind); !slices.Equal(got, tt.want) {
+			t.Errorf("Internal(%s) = %v, want %v", tt.kind, got, tt.want)
+		}
 	}
 }

@@ -33,7 +33,9 @@ func (l Links) ResetPassword(secret string) string {
 // Invitation is what the invitation email says besides its link. A name
 // left empty is read when the email is sent (EventNames): the
 // organization's from the event's organization, the inviter's from
-// InviterID.
+// InviterID. The "user invited" notification of a partner user names the
+// partner organization by id (PartnerField), and its name is always read
+// when the notification is sent.
 type Invitation struct {
 	OrgName     string
 	InviterName string
@@ -76,7 +78,7 @@ func InviteOps(u User, inv Invitation, links Links, box Sealer, now time.Time) (
 	}
 	if inv.Notify {
 		notice := outbox.New(u.Org, outbox.UserInvited, now)
-		notice.Data = nonEmpty(map[string]string{"email": u.Email, "invited_by": inv.InviterName, "organization": inv.OrgName, InviterField: inv.InviterID, "partner_id": u.Partner})
+		notice.Data = nonEmpty(map[string]string{"email": u.Email, "invited_by": inv.InviterName, "organization": inv.OrgName, InviterField: inv.InviterID, PartnerField: u.Partner})
 		noticePut, err := outbox.Put(notice)
 		if err != nil {
 			return nil, err

@@ -660,10 +660,11 @@ type InviteInput struct {
 
 // Invite creates an invited user and sends the invitation, in one write.
 // Inviting an address that is already registered anywhere answers
-// "email_unavailable" without saying where. A hub user's invitation reads
-// nothing: the email's organization and inviter names are read when it is
-// sent (EventNames). A partner user's reads the partner organization,
-// whose status the user takes and whose version the write checks.
+// "email_unavailable" without saying where. The names the emails show (the
+// organization's, the inviter's, a partner user's partner organization's)
+// are read when they are sent (EventNames), so a hub user's invitation
+// reads nothing. A partner user's reads the partner organization, whose
+// status the user takes and whose version the write checks.
 func (s *Service) Invite(ctx context.Context, p principal.Principal, in InviteInput) (View, error) {
 	email, err := NormalizeEmail(in.Email)
 	if err != nil {

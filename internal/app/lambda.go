@@ -35,10 +35,7 @@ func FromEnv(ctx context.Context, opts ...Option) (*Deps, error) {
 	if err != nil {
 		return nil, err
 	}
-	schema, err := tableschema.Load()
-	if err != nil {
-		return nil, err
-	}
+	schema := tableschema.Load()
 	ddb, err := dynamo.NewClient(ctx, cfg.DynamoDBEndpoint)
 	if err != nil {
 		return nil, fmt.Errorf("app: DynamoDB client: %w", err)

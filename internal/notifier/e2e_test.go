@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -16,10 +17,12 @@ import (
 	"github.com/integration-hub/hub/internal/email/sesmail"
 	"github.com/integration-hub/hub/internal/email/sestest"
 	"github.com/integration-hub/hub/internal/ids"
+	"github.com/integration-hub/hub/internal/integrations"
 	"github.com/integration-hub/hub/internal/notifier"
 	"github.com/integration-hub/hub/internal/onetime"
 	"github.com/integration-hub/hub/internal/orgs"
 	"github.com/integration-hub/hub/internal/outbox"
+	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/secrets"
 	"github.com/integration-hub/hub/internal/storage"
 	"github.com/integration-hub/hub/internal/storage/embedded"
@@ -261,6 +264,146 @@ func TestTheInvitationEmailsNameTheInviterAndThePartnerAndShowNoIDs(t *testing.T
 				}
 				if strings.Contains(got, partner.ID) || strings.Contains(strings.ToLower(got), "partner id") {
 					t.Errorf("the %s shows the partner's id:\n%s", body, got)
+				}
+			}
+		})
+	}
+}
+
+// outboxWrites is the table of a service under test, keeping the outbox
+// events of its writes, for the test to give the notifier as the stream
+// would.
+type outboxWrites struct {
+	storage.Table
+	events []storage.Item
+}
+
+func (w *outboxWrites) Write(ctx context.Context, ops ...storage.Op) error {
+	if err := w.Table.Write(ctx, ops...); err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if op.Item.Type == outbox.EntityType {
+			w.events = append(w.events, op.Item)
+		}
+	}
+	return nil
+}
+
+// TestTheIntegrationNotificationsNameThePartnerAndShowNoID: the events of
+// a partner's integration (created, updated, submitted for review), which
+// the integrations package raises naming the partner organization by id
+// (partner_id, users.PartnerField), give notifications that name the
+// partner organization (users.EventNames reads its name when the email is
+// sent) and show no partner id. A hub user's integration has no partner
+// row. When the partner organization is gone, its id is the only clue
+// left: the notification shows it, and no partner row.
+func TestTheIntegrationNotificationsNameThePartnerAndShowNoID(t *testing.T) {
+	ctx := context.Background()
+	contacts := map[string]string{} // event id → who gets its notification
+	toContact := recipientsFunc(func(_ context.Context, ev outbox.Event) ([]string, error) {
+		return []string{contacts[ev.ID]}, nil
+	})
+	h := newHarness(t)
+	h.notifier = h.newNotifier(h.sender, notifier.WithRecipients(toContact), notifier.WithFields(users.EventNames{Table: h.db}))
+
+	partner := users.Partner{ID: ids.New(), Org: org, Name: "Globex Partners", Status: users.PartnerActive, CreatedAt: time.Now()}
+	partnerItem, err := partner.Item(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.Write(ctx, storage.Put(partnerItem, storage.Absent())); err != nil {
+		t.Fatal(err)
+	}
+	gone := ids.New() // a partner organization with no item
+	hubUser := principal.Principal{Kind: principal.HubUser, Org: org, Subject: ids.New(), Plan: principal.Standard}
+	partnerUser := principal.Principal{Kind: principal.PartnerUser, Org: org, Subject: ids.New(), Partner: partner.ID, Plan: principal.Standard}
+	goneUser := principal.Principal{Kind: principal.PartnerUser, Org: org, Subject: ids.New(), Partner: gone, Plan: principal.Standard}
+
+	table := &outboxWrites{Table: h.db}
+	svc := &integrations.Service{Table: table, Now: time.Now}
+	name := func(s string) *string { return &s }
+	update := func(p principal.Principal, id string) error {
+		_, _, err := svc.UpdateIntegration(ctx, p, id, 0, integrations.IntegrationInput{Description: name("Syncs invoices")})
+		return err
+	}
+	submit := func(p principal.Principal, id string) error {
+		_, _, err := svc.SubmitIntegration(ctx, p, id, integrations.SubmitInput{})
+		return err
+	}
+	tests := []struct {
+		name    string
+		by      principal.Principal
+		then    func(principal.Principal, string) error // after the creation; its event is the one sent
+		subject string
+		want    []string // lines of the text
+		not     []string // in neither the text nor the HTML
+	}{
+		{"a partner's integration created", partnerUser, nil, "Integration created",
+			[]string{"Partner: Globex Partners", "Integration name: Billing sync"}, []string{partner.ID, "Partner id"}},
+		{"a partner's integration updated", partnerUser, update, "Partner integration updated",
+			[]string{"Partner: Globex Partners", "Action: updated", "Integration name: Billing sync"}, []string{partner.ID, "Partner id"}},
+		{"a partner's integration submitted for review", partnerUser, submit, "Partner integration updated",
+			[]string{"Partner: Globex Partners", "Action: submitted", "Integration name: Billing sync"}, []string{partner.ID, "Partner id"}},
+		{"a hub user's integration created", hubUser, nil, "Integration created",
+			[]string{"Integration name: Billing sync"}, []string{"Partner"}},
+		{"the integration of a partner organization that is gone", goneUser, update, "Partner integration updated",
+			[]string{"Partner id: " + gone, "Action: updated"}, []string{"Partner:"}},
+	}
+	var records []events.DynamoDBEventRecord
+	sent := map[string]outbox.Event{} // test name → the event whose email it checks
+	for _, tt := range tests {
+		d, _, err := svc.CreateIntegration(ctx, tt.by, integrations.IntegrationInput{Name: name("Billing sync")})
+		if err != nil {
+			t.Fatalf("%s: create: %v", tt.name, err)
+		}
+		if tt.then != nil {
+			table.events = nil
+			if err := tt.then(tt.by, d.ID); err != nil {
+				t.Fatalf("%s: %v", tt.name, err)
+			}
+		}
+		if len(table.events) != 1 {
+			t.Fatalf("%s raised %d events, want 1", tt.name, len(table.events))
+		}
+		item := table.events[0]
+		table.events = nil
+		ev, err := outbox.FromItem(item)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.Data["partner_id"] != tt.by.Partner {
+			t.Fatalf("%s: the %s event names its partner by %q, want the id %q", tt.name, ev.Kind, ev.Data["partner_id"], tt.by.Partner)
+		}
+		contacts[ev.ID] = address("contact")
+		sent[tt.name] = ev
+		records = append(records, h.record(events.DynamoDBOperationTypeInsert, item))
+	}
+	if failed := h.handle(records...); len(failed) != 0 {
+		t.Fatalf("failed records %v, want none", failed)
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inbox := sestest.SentTo(t, h.emulator, contacts[sent[tt.name].ID])
+			if len(inbox) != 1 {
+				t.Fatalf("%d messages, want 1", len(inbox))
+			}
+			msg := inbox[0]
+			if msg.Subject != tt.subject {
+				t.Errorf("subject = %q, want %q", msg.Subject, tt.subject)
+			}
+			lines := strings.Split(msg.Body.Text, "\n")
+			for _, want := range tt.want {
+				if !slices.Contains(lines, want) {
+					t.Errorf("text lacks the line %q:\n%s", want, msg.Body.Text)
+				}
+			}
+			for body, got := range map[string]string{"text": msg.Body.Text, "HTML": msg.Body.HTML} {
+				for _, not := range tt.not {
+					if strings.Contains(got, not) {
+						t.Errorf("the %s shows %q:\n%s", body, not, got)
+					}
 				}
 			}
 		})

@@ -95,7 +95,7 @@ func WithRecipients(r Recipients) Option { return func(n *Notifier) { n.recipien
 
 // WithFields sets what fills in the fields an event leaves to the time of
 // sending, and which of each kind of event's fields it alone reads (none
-// by default).
+// by default): see Fields.
 func WithFields(f Fields) Option { return func(n *Notifier) { n.fields = f } }
 
 // WithClock sets the clock that times claims and deliveries.
@@ -233,7 +233,9 @@ func (n *Notifier) handle(ctx context.Context, rec events.DynamoDBEventRecord) o
 
 // compose makes the event's email: its fields are its data, less the
 // fields internal to the Fields resolver for the event's kind, what the
-// resolver fills in where the data has none, and its opened sealed fields.
+// resolver returns where that leaves none (an internal field included: the
+// resolver gives one back when it is the only clue), and its opened sealed
+// fields.
 func (n *Notifier) compose(ctx context.Context, ev outbox.Event) (email.Message, error) {
 	fields := make(map[string]string, len(ev.Data)+len(ev.Sealed))
 	maps.Copy(fields, ev.Data)
@@ -242,13 +244,13 @@ func (n *Notifier) compose(ctx context.Context, ev outbox.Event) (email.Message,
 		if err != nil {
 			return email.Message{}, fmt.Errorf("notifier: resolve fields: %w", err)
 		}
+		for _, name := range n.fields.Internal(ev.Kind) {
+			delete(fields, name)
+		}
 		for name, value := range resolved {
 			if fields[name] == "" {
 				fields[name] = value
 			}
-		}
-		for _, name := range n.fields.Internal(ev.Kind) {
-			delete(fields, name)
 		}
 	}
 	for name, sealed := range ev.Sealed {

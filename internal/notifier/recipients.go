@@ -23,11 +23,16 @@ type Recipients interface {
 //
 // Internal names the fields of a kind of event's data that only Fields
 // reads (the ids it looks names up by, such as users.InviterField and, in
-// a "user invited" notification, users.PartnerField): the notifier drops
-// them from that kind's events before rendering, so no email shows them,
-// not even a notification, which shows every field of its event as a row.
-// It is per kind: a field of the same name in another kind of event, which
-// Fields names nothing by (an integration's partner_id), is shown.
+// a "user invited" notification or a partner's integration events,
+// users.PartnerField): the notifier drops them from that kind's events'
+// data before rendering, so no email shows them, not even a notification,
+// which shows every field of its event as a row. It is per kind: a field
+// of the same name in another kind of event, which Fields names nothing by
+// (the Partner Form's partner_id), is shown.
+//
+// What Fields returns is shown, an internal field too: when it finds no
+// name for an id that is then the only clue (a partner organization that
+// is gone), it gives the id back to keep its row.
 type Fields interface {
 	Fields(ctx context.Context, ev outbox.Event) (map[string]string, error)
 	Internal(kind outbox.Kind) []string

@@ -14,62 +14,76 @@ import (
 // internal to both events (EventNames.Internal): no email shows it.
 const InviterField = "inviter_id"
 
-// PartnerField holds, in the "user invited" notification of a partner
-// user's invitation, the id of the partner organization, whose name
-// EventNames reads when the email is sent (partner). It is internal to
-// that event (EventNames.Internal): no email shows it. Other events that
-// hold a partner_id (an integration's) keep showing it.
+// PartnerField holds the id of a partner organization, whose name
+// EventNames reads when the email is sent (partner): in the "user invited"
+// notification of a partner user's invitation, and in the events of a
+// partner's integration (integration.created, partner_integration.updated),
+// which internal/integrations raises. It is internal to those events
+// (EventNames.Internal): no email shows it, except the notification of an
+// integration whose partner organization is gone, where it is the only
+// clue left. Other events that hold a partner_id (the Partner Form's,
+// which holds the name too) keep showing it.
 const PartnerField = "partner_id"
 
 // fallbackInviter names an inviter who has no name, or is gone.
 const fallbackInviter = "a colleague"
 
-// EventNames is the notifier's Fields (notifier.WithFields) for
-// invitations: the names an invitation's events leave out, so that
-// inviting is one write, read when the email is made. The organization's
-// name (the invitation's org_name, the notification's organization) comes
-// from the event's organization; the inviter's (inviter, invited_by) from
-// InviterField; the partner organization's (the notification's partner)
-// from PartnerField. A name the event holds is kept. One read of all the
-// names (one GetMany), and none when the event holds them all.
+// EventNames is the notifier's Fields (notifier.WithFields): the names the
+// events of an invitation and of a partner's integration leave out, so
+// that raising them takes no read, read when the email is made. The
+// organization's name (the invitation's org_name, the "user invited"
+// notification's organization) comes from the event's organization; the
+// inviter's (inviter, invited_by) from InviterField; the partner
+// organization's (partner, in the "user invited" notification and in an
+// integration's integration.created and partner_integration.updated) from
+// PartnerField. A name the event holds is kept. One read of all the names
+// (one GetMany), and none when the event holds them all or names no one.
 type EventNames struct {
 	Table storage.ManyGetter
 }
 
 // Internal lists the ids EventNames reads the names of kind's events by:
 // InviterField in both an invitation's events, PartnerField too in the
-// "user invited" notification. The emails show the names (inviter,
-// invited_by, partner), never the ids. Other kinds have none.
+// "user invited" notification, PartnerField alone in an integration's
+// events. The emails show the names (inviter, invited_by, partner), not
+// the ids. Other kinds have none.
 func (EventNames) Internal(kind outbox.Kind) []string {
 	switch kind {
 	case outbox.Invitation:
 		return []string{InviterField}
 	case outbox.UserInvited:
 		return []string{InviterField, PartnerField}
+	case outbox.IntegrationCreated, outbox.PartnerIntegrationUpdated:
+		return []string{PartnerField}
 	}
 	return nil
 }
 
 // Fields returns the names ev leaves out. An organization that is gone
 // gives no name, so the email, which needs it, is rejected; an inviter who
-// is gone or nameless is "a colleague"; a partner organization that is
-// gone, or whose id cannot be one, gives no name and the notification no
-// partner row.
+// is gone or nameless is "a colleague". A partner organization that is
+// gone or nameless, or whose id cannot be one, gives no name: the "user
+// invited" notification then has no partner row, and an integration's
+// event gets its PartnerField back (an internal field Fields returns is
+// shown), the id being the only clue left to which partner it was.
 func (n EventNames) Fields(ctx context.Context, ev outbox.Event) (map[string]string, error) {
 	var orgField, inviterField, partnerField string
+	keepPartnerID := false
 	switch ev.Kind {
 	case outbox.Invitation:
 		orgField, inviterField = "org_name", "inviter"
 	case outbox.UserInvited:
 		orgField, inviterField, partnerField = "organization", "invited_by", "partner"
+	case outbox.IntegrationCreated, outbox.PartnerIntegrationUpdated:
+		partnerField, keepPartnerID = "partner", true
 	default:
 		return nil, nil
 	}
-	needOrg := ev.Data[orgField] == ""
+	needOrg := orgField != "" && ev.Data[orgField] == ""
 	inviter := ev.Data[InviterField]
-	needInviter := ev.Data[inviterField] == "" && inviter != ""
+	needInviter := inviterField != "" && ev.Data[inviterField] == "" && inviter != ""
 	partner := ev.Data[PartnerField]
-	needPartner := partnerField != "" && ev.Data[partnerField] == "" && keys.ValidID(partner)
+	needPartner := partnerField != "" && ev.Data[partnerField] == "" && partner != ""
 	var ks []storage.Key
 	if needOrg {
 		ks = append(ks, keys.Org(ev.Org))
@@ -77,12 +91,15 @@ func (n EventNames) Fields(ctx context.Context, ev outbox.Event) (map[string]str
 	if needInviter && keys.ValidID(inviter) {
 		ks = append(ks, keys.User(ev.Org, inviter))
 	}
-	if needPartner {
+	if needPartner && keys.ValidID(partner) {
 		ks = append(ks, keys.Partner(ev.Org, partner))
 	}
 	out := map[string]string{}
 	if needInviter {
 		out[inviterField] = fallbackInviter
+	}
+	if needPartner && keepPartnerID {
+		out[PartnerField] = partner // until a name replaces it
 	}
 	if len(ks) == 0 {
 		return out, nil
@@ -101,9 +118,10 @@ func (n EventNames) Fields(ctx context.Context, ev outbox.Event) (map[string]str
 			out[inviterField] = u.Name
 		}
 	}
-	if needPartner {
+	if needPartner && keys.ValidID(partner) {
 		if pt, _, err := loadPartner(ctx, read, ev.Org, partner); err == nil && pt.Name != "" {
 			out[partnerField] = pt.Name
+			delete(out, PartnerField)
 		}
 	}
 	return out, nil

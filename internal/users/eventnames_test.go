@@ -55,9 +55,11 @@ func TestAnInvitationIsOneWriteAndReadsOnlyItsPartner(t *testing.T) {
 }
 
 // EventNames fills in the names an invitation's events leave out, from the
-// organization, the user and the partner organization the event names, in
+// organization, the user and the partner organization the event names, and
+// the partner organization's name in a partner's integration events, in
 // one read (none when it needs no name), and keeps the names an event
-// holds.
+// holds. An integration event whose partner organization is gone gets its
+// partner id back: it is then the only clue.
 func TestEventNamesFillInTheOrganizationTheInviterAndThePartner(t *testing.T) {
 	f := newFixture(t, embeddedTable(t), principal.Standard)
 	ctx := context.Background()
@@ -70,7 +72,7 @@ func TestEventNamesFillInTheOrganizationTheInviterAndThePartner(t *testing.T) {
 		ev.Data = data
 		return ev
 	}
-	admin := f.admin.Subject
+	admin, gone := f.admin.Subject, ids.New()
 	tests := []struct {
 		name  string
 		ev    outbox.Event
@@ -103,7 +105,21 @@ func TestEventNamesFillInTheOrganizationTheInviterAndThePartner(t *testing.T) {
 			map[string]string{"org_name": "Acme"}, 1},
 		{"an organization that is gone gives no name", event(outbox.Invitation, ids.New(), map[string]string{"inviter": "Ada"}),
 			map[string]string{}, 1},
-		{"another kind of event", event(outbox.IntegrationCreated, f.org, map[string]string{users.PartnerField: pv.ID}), nil, 0},
+		{"a partner's integration created", event(outbox.IntegrationCreated, f.org, map[string]string{"integration_id": ids.New(), "integration_name": "Billing sync", users.PartnerField: pv.ID}),
+			map[string]string{"partner": "Partner One"}, 1},
+		{"a partner's integration updated", event(outbox.PartnerIntegrationUpdated, f.org, map[string]string{"integration_name": "Billing sync", "action": "updated", users.PartnerField: pv.ID}),
+			map[string]string{"partner": "Partner One"}, 1},
+		{"a partner's integration submitted for review", event(outbox.PartnerIntegrationUpdated, f.org, map[string]string{"integration_name": "Billing sync", "action": "submitted", users.PartnerField: pv.ID}),
+			map[string]string{"partner": "Partner One"}, 1},
+		{"an integration whose partner organization is gone keeps its id", event(outbox.PartnerIntegrationUpdated, f.org, map[string]string{"action": "updated", users.PartnerField: gone}),
+			map[string]string{users.PartnerField: gone}, 1},
+		{"an integration whose partner id is not an id keeps it, unread", event(outbox.IntegrationCreated, f.org, map[string]string{users.PartnerField: "p#x"}),
+			map[string]string{users.PartnerField: "p#x"}, 0},
+		{"a hub integration has no partner", event(outbox.IntegrationCreated, f.org, map[string]string{"integration_id": ids.New(), "integration_name": "Billing sync"}),
+			map[string]string{}, 0},
+		{"an integration event holding the partner's name", event(outbox.PartnerIntegrationUpdated, f.org, map[string]string{"partner": "Globex", users.PartnerField: pv.ID}),
+			map[string]string{}, 0},
+		{"another kind of event", event(outbox.PartnerFormSubmitted, f.org, map[string]string{users.PartnerField: pv.ID, "partner_name": "Partner One"}), nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -128,7 +144,9 @@ func TestEventNamesFillInTheOrganizationTheInviterAndThePartner(t *testing.T) {
 }
 
 // The ids EventNames reads names by are internal to the events it reads
-// them for: an integration's partner_id, which it names nothing by, is not.
+// them for, an integration's partner_id included; the Partner Form's
+// partner_id, which it names nothing by (the event holds partner_name), is
+// not.
 func TestEventNamesHideTheIDsTheyReadNamesBy(t *testing.T) {
 	names := users.EventNames{}
 	tests := []struct {
@@ -137,8 +155,10 @@ func TestEventNamesHideTheIDsTheyReadNamesBy(t *testing.T) {
 	}{
 		{outbox.Invitation, []string{users.InviterField}},
 		{outbox.UserInvited, []string{users.InviterField, users.PartnerField}},
-		{outbox.IntegrationCreated, nil},
-		{outbox.PartnerIntegrationUpdated, nil},
+		{outbox.IntegrationCreated, []string{users.PartnerField}},
+		{outbox.PartnerIntegrationUpdated, []string{users.PartnerField}},
+		{outbox.PartnerFormSubmitted, nil},
+		{outbox.TenantCreated, nil},
 	}
 	for _, tt := range tests {
 		if got := names.Internal(tt.kind); !slices.Equal(got, tt.want) {

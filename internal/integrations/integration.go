@@ -502,11 +502,8 @@ func (s *Service) DeleteIntegration(ctx context.Context, p principal.Principal, 
 	}
 	now := s.now()
 	lock := storage.Item{Key: keys.IntegrationDeleteLock(p.Org, id), Type: DeleteLockType, Version: lockVersion(), ExpiresAt: now.Add(DeleteLockTTL), Data: []byte("{}")}
-	if err := s.Table.Write(ctx, storage.Put(lock, storage.Absent())); err != nil {
-		if errors.Is(err, storage.ErrConditionFailed) {
-			return ErrIntegrationDeleting
-		}
-		return fmt.Errorf("integrations: lock integration %s for its delete: %w", id, err)
+	if err := s.lock(ctx, lock); err != nil {
+		return err
 	}
 	live, err := s.Table.Query(ctx, storage.Query{PK: keys.IntegrationLivePK(p.Org, id), Sort: storage.SortPrefix, From: keys.TenantsPrefix, Limit: 1})
 	if err != nil || len(live.Items) > 0 {
@@ -527,6 +524,28 @@ func (s *Service) DeleteIntegration(ctx context.Context, p principal.Principal, 
 		return conflictOr(err, "delete integration "+id)
 	}
 	return nil
+}
+
+// lock puts a delete's lock, absent any other. A lock already there is
+// another delete's, unless it is this one's own: a put whose answer was
+// lost is retried by the SDK, and the retry finds the lock its first
+// attempt wrote; the lock's version, this delete's own number, tells.
+func (s *Service) lock(ctx context.Context, lock storage.Item) error {
+	err := s.Table.Write(ctx, storage.Put(lock, storage.Absent()))
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, storage.ErrConditionFailed) {
+		return fmt.Errorf("integrations: lock %s: %w", lock.Key, err)
+	}
+	held, err := s.Table.Get(ctx, lock.Key)
+	switch {
+	case err == nil && held.Version == lock.Version:
+		return nil
+	case err == nil || errors.Is(err, storage.ErrNotFound):
+		return ErrIntegrationDeleting
+	}
+	return fmt.Errorf("integrations: read the lock %s: %w", lock.Key, err)
 }
 
 // DeleteLockType is the entity type of an integration's delete lock.

@@ -941,3 +941,49 @@ func TestATenantsMarkerInItsIntegrationsRegistryFollowsItsLife(t *testing.T) {
 		t.Fatalf("delete once the only tenant is archived: %v", err)
 	}
 }
+
+// answerLostTable applies the first write that picks, then answers it as
+// the SDK's retry of a call whose answer was lost would: with the outcome
+// of the same write sent again.
+type answerLostTable struct {
+	storage.Table
+	picks func(ops []storage.Op) bool
+	done  bool
+}
+
+func (r *answerLostTable) Write(ctx context.Context, ops ...storage.Op) error {
+	if r.done || !r.picks(ops) {
+		return r.Table.Write(ctx, ops...)
+	}
+	r.done = true
+	if err := r.Table.Write(ctx, ops...); err != nil {
+		return err
+	}
+	return r.Table.Write(ctx, ops...)
+}
+
+func TestADeleteWhoseLockWasWrittenByALostAnswerGoesThrough(t *testing.T) {
+	for name, open := range adapters {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, open(t))
+			d := f.integration(f.hub, "Lost answer", true)
+			lost := &answerLostTable{Table: f.table, picks: func(ops []storage.Op) bool {
+				return len(ops) == 1 && ops[0].Target() == keys.IntegrationDeleteLock(f.hub.Org, d.ID)
+			}}
+			svc := &integrations.Service{Table: lost, Now: time.Now}
+			if err := svc.DeleteIntegration(ctx, f.hub, d.ID); err != nil {
+				t.Fatalf("delete: %v, want it to find its own lock and go through", err)
+			}
+			if !lost.done {
+				t.Fatal("the lock's write was never answered as lost")
+			}
+			if _, _, err := f.svc.GetIntegration(ctx, f.hub, d.ID); codeOf(err) != "integration_not_found" {
+				t.Fatalf("the integration after its delete: %v", err)
+			}
+			if _, err := f.table.Get(ctx, keys.IntegrationDeleteLock(f.hub.Org, d.ID)); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("the delete left its lock: %v", err)
+			}
+		})
+	}
+}

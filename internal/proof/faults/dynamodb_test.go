@@ -197,6 +197,15 @@ var requests = []request{
 	{"create an integration", func(h *prooftest.DynamoDBHub, org *prooftest.Org) prooftest.Request {
 		return prooftest.Request{Method: "POST", Path: "/integrations", Caller: org.Admin, Body: prooftest.JSONBody(map[string]any{"name": "Integration " + ids.New(), "published": true})}
 	}},
+	{"create a tenant", func(h *prooftest.DynamoDBHub, org *prooftest.Org) prooftest.Request {
+		return prooftest.Request{Method: "POST", Path: "/v2/tenants", Caller: org.Admin, Body: prooftest.JSONBody(map[string]string{
+			"integration_id": org.Resource(prooftest.Integrations), "end_user_id": "faults-" + ids.New()})}
+	}},
+	{"delete an integration", func(h *prooftest.DynamoDBHub, org *prooftest.Org) prooftest.Request {
+		created := h.MustDo(prooftest.Request{Method: "POST", Path: "/integrations", Caller: org.Admin,
+			Body: prooftest.JSONBody(map[string]any{"name": "Deleted " + ids.New(), "published": true})}, http.StatusCreated)
+		return prooftest.Request{Method: "DELETE", Path: "/integrations/" + created.Field("id"), Caller: org.Admin}
+	}},
 	{"list users", func(h *prooftest.DynamoDBHub, org *prooftest.Org) prooftest.Request {
 		return prooftest.Request{Method: "GET", Path: "/users", Caller: org.Admin}
 	}},

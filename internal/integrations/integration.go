@@ -77,6 +77,12 @@ type Integration struct {
 	SubmittedAt *time.Time `json:"submitted_at,omitempty"`
 	ReviewedBy  string     `json:"reviewed_by,omitempty"`
 	ReviewedAt  *time.Time `json:"reviewed_at,omitempty"`
+	// TenantRegistry: the integration was created when every tenant got
+	// its marker in its integration's registry of live tenants
+	// (keys.IntegrationLiveTenant), so its delete reads the registry
+	// alone; an integration from before may have tenants without one,
+	// which only its GSI2 list shows.
+	TenantRegistry bool `json:"tenant_registry,omitempty"`
 }
 
 func sortName(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
@@ -265,7 +271,7 @@ func (s *Service) CreateIntegration(ctx context.Context, p principal.Principal, 
 		return Detail{}, 0, apperr.Field("name", "required", "name is required")
 	}
 	now := s.now()
-	it := Integration{ID: ids.At(now), Org: p.Org, Status: Draft, Tags: []string{}, CreatedBy: p.Subject, CreatedAt: now, UpdatedAt: now}
+	it := Integration{ID: ids.At(now), Org: p.Org, Status: Draft, Tags: []string{}, CreatedBy: p.Subject, CreatedAt: now, UpdatedAt: now, TenantRegistry: true}
 	if p.Kind == principal.PartnerUser {
 		if in.Published != nil {
 			return Detail{}, 0, errPartnerPublishes
@@ -490,15 +496,17 @@ func (s *Service) DeleteIntegration(ctx context.Context, p principal.Principal, 
 	if p.Kind == principal.PartnerUser && it.Status != Draft {
 		return errNotADraft
 	}
-	// Tenants of long ago are on GSI2 whether or not they have a marker
-	// (tenants written before the registry have none); a hit answers
-	// without taking the lock.
-	tenants, err := s.Table.Query(ctx, storage.Query{Index: keys.GSI2, PK: keys.IntegrationTenantsScope(p.Org, id), Limit: 1})
-	if err != nil {
-		return fmt.Errorf("integrations: tenants of %s: %w", id, err)
-	}
-	if len(tenants.Items) > 0 {
-		return errHasTenants
+	if !it.TenantRegistry {
+		// An integration from before the registry may have tenants
+		// without a marker; they are old, so on GSI2 whatever its lag.
+		// A hit answers without taking the lock.
+		tenants, err := s.Table.Query(ctx, storage.Query{Index: keys.GSI2, PK: keys.IntegrationTenantsScope(p.Org, id), Limit: 1})
+		if err != nil {
+			return fmt.Errorf("integrations: tenants of %s: %w", id, err)
+		}
+		if len(tenants.Items) > 0 {
+			return errHasTenants
+		}
 	}
 	now := s.now()
 	lock := storage.Item{Key: keys.IntegrationDeleteLock(p.Org, id), Type: DeleteLockType, Version: lockVersion(), ExpiresAt: now.Add(DeleteLockTTL), Data: []byte("{}")}

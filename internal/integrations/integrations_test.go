@@ -18,6 +18,7 @@ import (
 	"github.com/integration-hub/hub/internal/outbox"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/storage"
+	"github.com/integration-hub/hub/internal/storage/storagetest"
 	"github.com/integration-hub/hub/internal/testenv"
 )
 
@@ -983,6 +984,56 @@ func TestADeleteWhoseLockWasWrittenByALostAnswerGoesThrough(t *testing.T) {
 			}
 			if _, err := f.table.Get(ctx, keys.IntegrationDeleteLock(f.hub.Org, d.ID)); !errors.Is(err, storage.ErrNotFound) {
 				t.Fatalf("the delete left its lock: %v", err)
+			}
+		})
+	}
+}
+
+func TestAnIntegrationFromBeforeTheRegistryIsNotDeletedFromUnderATenantWithoutAMarker(t *testing.T) {
+	for name, open := range adapters {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			f := newFixture(t, open(t))
+			d := f.integration(f.hub, "Legacy", true)
+			tn := f.tenant(d.ID, "legacy-customer")
+			// As written before the registry: the integration without its
+			// flag, the tenant without its marker.
+			it, err := f.table.Get(ctx, keys.Integration(f.hub.Org, d.ID))
+			if err != nil {
+				t.Fatal(err)
+			}
+			legacy, err := integrations.IntegrationFromItem(it)
+			if err != nil || !legacy.TenantRegistry {
+				t.Fatalf("a new integration: %+v, %v; want it flagged as registered", legacy, err)
+			}
+			legacy.TenantRegistry = false
+			item, err := legacy.Item(it.Version + 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.table.Write(ctx, storage.Put(item, storage.VersionIs(it.Version)), storage.Delete(keys.IntegrationLiveTenant(f.hub.Org, d.ID, tn.ID), storage.Present())); err != nil {
+				t.Fatal(err)
+			}
+			counting := storagetest.NewCounting(f.table)
+			svc := &integrations.Service{Table: counting, Now: time.Now}
+			if err := svc.DeleteIntegration(ctx, f.hub, d.ID); codeOf(err) != "integration_has_tenants" {
+				t.Fatalf("delete of a legacy integration with a tenant without a marker: %v, want integration_has_tenants", err)
+			}
+			if err := f.svc.ArchiveTenant(ctx, f.hub, tn.ID); err != nil {
+				t.Fatal(err)
+			}
+			if err := svc.DeleteIntegration(ctx, f.hub, d.ID); err != nil {
+				t.Fatalf("delete once the tenant is archived: %v", err)
+			}
+			// A registered integration's delete reads no GSI2: the
+			// integration, the lock, the registry and the delete.
+			fresh := f.integration(f.hub, "Registered", true)
+			before := counting.Queries() + counting.Reads() + counting.Writes()
+			if err := svc.DeleteIntegration(ctx, f.hub, fresh.ID); err != nil {
+				t.Fatal(err)
+			}
+			if calls := counting.Queries() + counting.Reads() + counting.Writes() - before; calls != 4 {
+				t.Fatalf("a registered integration's delete made %d calls, want 4", calls)
 			}
 		})
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/integration-hub/hub/internal/onetime"
 	"github.com/integration-hub/hub/internal/orgs"
 	"github.com/integration-hub/hub/internal/outbox"
+	"github.com/integration-hub/hub/internal/partnerform"
 	"github.com/integration-hub/hub/internal/principal"
 	"github.com/integration-hub/hub/internal/secrets"
 	"github.com/integration-hub/hub/internal/storage"
@@ -392,6 +393,107 @@ func TestTheIntegrationNotificationsNameThePartnerAndShowNoID(t *testing.T) {
 			msg := inbox[0]
 			if msg.Subject != tt.subject {
 				t.Errorf("subject = %q, want %q", msg.Subject, tt.subject)
+			}
+			lines := strings.Split(msg.Body.Text, "\n")
+			for _, want := range tt.want {
+				if !slices.Contains(lines, want) {
+					t.Errorf("text lacks the line %q:\n%s", want, msg.Body.Text)
+				}
+			}
+			for body, got := range map[string]string{"text": msg.Body.Text, "HTML": msg.Body.HTML} {
+				for _, not := range tt.not {
+					if strings.Contains(got, not) {
+						t.Errorf("the %s shows %q:\n%s", body, not, got)
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestThePartnerFormNotificationNamesThePartnerAndShowsNoID: the
+// partner_form.submitted event, which the partnerform package raises with
+// the partner organization's name (partner_name) and its id (partner_id,
+// users.PartnerField), gives a notification that names the partner
+// organization and shows no partner id. An event without the name (the
+// package always writes it) keeps the id, then the only clue.
+func TestThePartnerFormNotificationNamesThePartnerAndShowsNoID(t *testing.T) {
+	ctx := context.Background()
+	contacts := map[string]string{} // event id → who gets its notification
+	toContact := recipientsFunc(func(_ context.Context, ev outbox.Event) ([]string, error) {
+		return []string{contacts[ev.ID]}, nil
+	})
+	h := newHarness(t)
+	h.notifier = h.newNotifier(h.sender, notifier.WithRecipients(toContact), notifier.WithFields(users.EventNames{Table: h.db}))
+
+	profile, err := orgs.Organization{ID: org, Name: "Acme"}.Item(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	partner := users.Partner{ID: ids.New(), Org: org, Name: "Globex Partners", Status: users.PartnerPending, CreatedAt: time.Now()}
+	partnerItem, err := partner.Item(1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	submitter := users.User{ID: ids.New(), Org: org, Email: address("partner-user"), Name: "Hedy Lamarr", Role: users.RolePartnerUser,
+		Status: users.Active, Partner: partner.ID, PartnerPending: true}
+	submitterPuts, err := submitter.PutOps(1, storage.Absent())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := h.db.Write(ctx, append(submitterPuts, storage.Put(profile, storage.Absent()), storage.Put(partnerItem, storage.Absent()))...); err != nil {
+		t.Fatal(err)
+	}
+
+	table := &outboxWrites{Table: h.db}
+	svc := &partnerform.Service{Table: table, Links: users.Links{Base: "https://hub.example.com"}, Box: h.box, Now: time.Now}
+	p := principal.Principal{Kind: principal.PartnerUser, Org: org, Subject: submitter.ID, Partner: partner.ID, PartnerPending: true, Plan: principal.Standard}
+	if _, err := svc.Submit(ctx, p, partnerform.SubmitInput{}); err != nil {
+		t.Fatalf("submit the Partner Form: %v", err)
+	}
+	if len(table.events) != 1 {
+		t.Fatalf("the submission raised %d events, want 1", len(table.events))
+	}
+	submitted, err := outbox.FromItem(table.events[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if submitted.Kind != outbox.PartnerFormSubmitted || submitted.Data["partner_id"] != partner.ID || submitted.Data["partner_name"] != partner.Name {
+		t.Fatalf("the submission raised %s with %v, want partner_form.submitted naming the partner by id and name", submitted.Kind, submitted.Data)
+	}
+	nameless := outbox.New(org, outbox.PartnerFormSubmitted, time.Now())
+	nameless.Data = map[string]string{"partner_id": partner.ID, "submitted_by": submitter.Email}
+
+	tests := []struct {
+		name   string
+		record events.DynamoDBEventRecord
+		ev     outbox.Event
+		want   []string // lines of the text
+		not    []string // in neither the text nor the HTML
+	}{
+		{"the Partner Form submitted", h.record(events.DynamoDBOperationTypeInsert, table.events[0]), submitted,
+			[]string{"Partner name: Globex Partners", "Submitted by: " + submitter.Email}, []string{partner.ID, "Partner id"}},
+		{"an event without the partner's name", h.put(nameless), nameless,
+			[]string{"Partner id: " + partner.ID, "Submitted by: " + submitter.Email}, []string{"Partner name"}},
+	}
+	var records []events.DynamoDBEventRecord
+	for _, tt := range tests {
+		contacts[tt.ev.ID] = address("contact")
+		records = append(records, tt.record)
+	}
+	if failed := h.handle(records...); len(failed) != 0 {
+		t.Fatalf("failed records %v, want none", failed)
+	}
+
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			inbox := sestest.SentTo(t, h.emulator, contacts[tt.ev.ID])
+			if len(inbox) != 1 {
+				t.Fatalf("%d messages, want 1", len(inbox))
+			}
+			msg := inbox[0]
+			if msg.Subject != "Partner Form submitted" {
+				t.Errorf("subject = %q, want %q", msg.Subject, "Partner Form submitted")
 			}
 			lines := strings.Split(msg.Body.Text, "\n")
 			for _, want := range tt.want {

@@ -94,8 +94,8 @@ func WithLogger(l *slog.Logger) Option { return func(n *Notifier) { n.log = l } 
 func WithRecipients(r Recipients) Option { return func(n *Notifier) { n.recipients = r } }
 
 // WithFields sets what fills in the fields an event leaves to the time of
-// sending, and which of each kind of event's fields it alone reads (none
-// by default): see Fields.
+// sending, and which of each kind of event's fields, ids that stand for a
+// name, no email shows (none by default): see Fields.
 func WithFields(f Fields) Option { return func(n *Notifier) { n.fields = f } }
 
 // WithClock sets the clock that times claims and deliveries.

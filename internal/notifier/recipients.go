@@ -21,16 +21,18 @@ type Recipients interface {
 // A field the event holds is never replaced. An error leaves the event for
 // a retry.
 //
-// Internal names the fields of a kind of event's data that only Fields
-// reads (the ids it looks names up by, such as users.InviterField and, in
-// a "user invited" notification or a partner's integration events,
-// users.PartnerField): the notifier drops them from that kind's events'
-// data before rendering, so no email shows them, not even a notification,
-// which shows every field of its event as a row. It is per kind: a field
-// of the same name in another kind of event, which Fields names nothing by
-// (the Partner Form's partner_id), is shown.
+// Internal names the fields of a kind of event's data that stand for a
+// name and that no email shows (the ids Fields looks names up by, such as
+// users.InviterField and, in a "user invited" notification or a partner's
+// integration events, users.PartnerField; and an id whose name the event
+// holds, as the Partner Form's users.PartnerField next to its
+// partner_name): the notifier drops them from that kind's events' data
+// before rendering, so no email shows them, not even a notification, which
+// shows every field of its event as a row. It is per kind: a field of the
+// same name in a kind of event that Internal does not list it for is
+// shown.
 //
-// What Fields returns is shown, an internal field too: when it finds no
+// What Fields returns is shown, an internal field too: when there is no
 // name for an id that is then the only clue (a partner organization that
 // is gone), it gives the id back to keep its row.
 type Fields interface {

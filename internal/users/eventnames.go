@@ -18,12 +18,19 @@ const InviterField = "inviter_id"
 // EventNames reads when the email is sent (partner): in the "user invited"
 // notification of a partner user's invitation, and in the events of a
 // partner's integration (integration.created, partner_integration.updated),
-// which internal/integrations raises. It is internal to those events
+// which internal/integrations raises. The Partner Form's event
+// (partner_form.submitted, which internal/partnerform raises) holds it
+// next to the partner organization's name (partner_name), which EventNames
+// need not read. It is internal to all those events
 // (EventNames.Internal): no email shows it, except the notification of an
-// integration whose partner organization is gone, where it is the only
-// clue left. Other events that hold a partner_id (the Partner Form's,
-// which holds the name too) keep showing it.
+// integration whose partner organization is gone, or of a Partner Form
+// event without the name, where it is the only clue left.
 const PartnerField = "partner_id"
+
+// partnerNameField holds, in the Partner Form's event, the name of the
+// partner organization that submitted it, which internal/partnerform
+// writes from the partner it reads for the submission.
+const partnerNameField = "partner_name"
 
 // fallbackInviter names an inviter who has no name, or is gone.
 const fallbackInviter = "a colleague"
@@ -38,22 +45,29 @@ const fallbackInviter = "a colleague"
 // integration's integration.created and partner_integration.updated) from
 // PartnerField. A name the event holds is kept. One read of all the names
 // (one GetMany), and none when the event holds them all or names no one.
+//
+// What it hides, per kind (Internal): InviterField in the invitation;
+// InviterField and PartnerField in the "user invited" notification;
+// PartnerField in integration.created, partner_integration.updated and
+// partner_form.submitted, whose notification shows the partner
+// organization's name from its own partner_name (no read).
 type EventNames struct {
 	Table storage.ManyGetter
 }
 
-// Internal lists the ids EventNames reads the names of kind's events by:
-// InviterField in both an invitation's events, PartnerField too in the
-// "user invited" notification, PartnerField alone in an integration's
-// events. The emails show the names (inviter, invited_by, partner), not
-// the ids. Other kinds have none.
+// Internal lists the ids of kind's events that stand for a name, which
+// no email shows: InviterField in both an invitation's events,
+// PartnerField too in the "user invited" notification, PartnerField alone
+// in an integration's events and in the Partner Form's. The emails show
+// the names (inviter, invited_by, partner; partner_name, which the Partner
+// Form's event holds), not the ids. Other kinds have none.
 func (EventNames) Internal(kind outbox.Kind) []string {
 	switch kind {
 	case outbox.Invitation:
 		return []string{InviterField}
 	case outbox.UserInvited:
 		return []string{InviterField, PartnerField}
-	case outbox.IntegrationCreated, outbox.PartnerIntegrationUpdated:
+	case outbox.IntegrationCreated, outbox.PartnerIntegrationUpdated, outbox.PartnerFormSubmitted:
 		return []string{PartnerField}
 	}
 	return nil
@@ -65,11 +79,19 @@ func (EventNames) Internal(kind outbox.Kind) []string {
 // gone or nameless, or whose id cannot be one, gives no name: the "user
 // invited" notification then has no partner row, and an integration's
 // event gets its PartnerField back (an internal field Fields returns is
-// shown), the id being the only clue left to which partner it was.
+// shown), the id being the only clue left to which partner it was. The
+// Partner Form's event holds the partner organization's name
+// (partner_name), so nothing is read for it; one without the name (the
+// Partner Form raises none) gets its PartnerField back, for that reason.
 func (n EventNames) Fields(ctx context.Context, ev outbox.Event) (map[string]string, error) {
 	var orgField, inviterField, partnerField string
 	keepPartnerID := false
 	switch ev.Kind {
+	case outbox.PartnerFormSubmitted:
+		if partner := ev.Data[PartnerField]; partner != "" && ev.Data[partnerNameField] == "" {
+			return map[string]string{PartnerField: partner}, nil
+		}
+		return nil, nil
 	case outbox.Invitation:
 		orgField, inviterField = "org_name", "inviter"
 	case outbox.UserInvited:

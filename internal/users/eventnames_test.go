@@ -59,7 +59,9 @@ func TestAnInvitationIsOneWriteAndReadsOnlyItsPartner(t *testing.T) {
 // the partner organization's name in a partner's integration events, in
 // one read (none when it needs no name), and keeps the names an event
 // holds. An integration event whose partner organization is gone gets its
-// partner id back: it is then the only clue.
+// partner id back: it is then the only clue. The Partner Form's event
+// holds the partner's name, so nothing is read for it, and gets its
+// partner id back only without the name.
 func TestEventNamesFillInTheOrganizationTheInviterAndThePartner(t *testing.T) {
 	f := newFixture(t, embeddedTable(t), principal.Standard)
 	ctx := context.Background()
@@ -119,7 +121,13 @@ func TestEventNamesFillInTheOrganizationTheInviterAndThePartner(t *testing.T) {
 			map[string]string{}, 0},
 		{"an integration event holding the partner's name", event(outbox.PartnerIntegrationUpdated, f.org, map[string]string{"partner": "Globex", users.PartnerField: pv.ID}),
 			map[string]string{}, 0},
-		{"another kind of event", event(outbox.PartnerFormSubmitted, f.org, map[string]string{users.PartnerField: pv.ID, "partner_name": "Partner One"}), nil, 0},
+		{"the Partner Form submitted holds the partner's name", event(outbox.PartnerFormSubmitted, f.org, map[string]string{users.PartnerField: pv.ID, "partner_name": "Partner One", "submitted_by": "one@p1.test"}),
+			map[string]string{}, 0},
+		{"a Partner Form event without the partner's name keeps its id, unread", event(outbox.PartnerFormSubmitted, f.org, map[string]string{users.PartnerField: pv.ID, "submitted_by": "one@p1.test"}),
+			map[string]string{users.PartnerField: pv.ID}, 0},
+		{"a Partner Form event naming no partner", event(outbox.PartnerFormSubmitted, f.org, map[string]string{"submitted_by": "one@p1.test"}),
+			map[string]string{}, 0},
+		{"another kind of event", event(outbox.APIKeyCreated, f.org, map[string]string{users.PartnerField: pv.ID, users.InviterField: admin}), nil, 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -144,9 +152,9 @@ func TestEventNamesFillInTheOrganizationTheInviterAndThePartner(t *testing.T) {
 }
 
 // The ids EventNames reads names by are internal to the events it reads
-// them for, an integration's partner_id included; the Partner Form's
-// partner_id, which it names nothing by (the event holds partner_name), is
-// not.
+// them for, an integration's partner_id included, and so is the Partner
+// Form's partner_id, which stands for the partner_name the event holds.
+// Kinds that name no one by id have none.
 func TestEventNamesHideTheIDsTheyReadNamesBy(t *testing.T) {
 	names := users.EventNames{}
 	tests := []struct {
@@ -157,8 +165,9 @@ func TestEventNamesHideTheIDsTheyReadNamesBy(t *testing.T) {
 		{outbox.UserInvited, []string{users.InviterField, users.PartnerField}},
 		{outbox.IntegrationCreated, []string{users.PartnerField}},
 		{outbox.PartnerIntegrationUpdated, []string{users.PartnerField}},
-		{outbox.PartnerFormSubmitted, nil},
+		{outbox.PartnerFormSubmitted, []string{users.PartnerField}},
 		{outbox.TenantCreated, nil},
+		{outbox.APIKeyCreated, nil},
 	}
 	for _, tt := range tests {
 		if got := names.Internal(tt.kind); !slices.Equal(got, tt.want) {

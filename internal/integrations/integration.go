@@ -513,18 +513,26 @@ func (s *Service) DeleteIntegration(ctx context.Context, p principal.Principal, 
 	if err := s.lock(ctx, lock); err != nil {
 		return err
 	}
-	live, err := s.Table.Query(ctx, storage.Query{PK: keys.IntegrationLivePK(p.Org, id), Sort: storage.SortPrefix, From: keys.TenantsPrefix, Limit: 1})
-	if err != nil || len(live.Items) > 0 {
-		// The delete gives up and releases its lock; should the release
-		// fail too, the lock expires by itself (DeleteLockTTL), and
-		// until then a creation is answered 409 and may retry.
+	// A delete that gives up releases its lock; should the release fail
+	// too, the lock expires by itself (DeleteLockTTL), and until then a
+	// creation is answered 409 and may retry. A release after a write
+	// that did apply finds no lock of its version, and changes nothing.
+	release := func() {
 		_ = s.Table.Write(context.WithoutCancel(ctx), storage.Delete(lock.Key, storage.VersionIs(lock.Version)))
-		if err != nil {
-			return fmt.Errorf("integrations: live tenants of %s: %w", id, err)
-		}
+	}
+	live, err := s.Table.Query(ctx, storage.Query{PK: keys.IntegrationLivePK(p.Org, id), Sort: storage.SortPrefix, From: keys.TenantsPrefix, Limit: 1})
+	if err != nil {
+		release()
+		return fmt.Errorf("integrations: live tenants of %s: %w", id, err)
+	}
+	if len(live.Items) > 0 {
+		release()
 		return errHasTenants
 	}
 	err = s.Table.Write(ctx, storage.Delete(keys.Integration(p.Org, id), storage.VersionIs(version)), storage.Delete(lock.Key, storage.VersionIs(lock.Version)))
+	if err != nil {
+		release()
+	}
 	switch {
 	case storage.FailedOn(err, 1):
 		return ErrIntegrationDeleting

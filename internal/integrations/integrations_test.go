@@ -901,6 +901,25 @@ func TestATenantCreatedDuringItsIntegrationsDeleteStopsTheDeleteOrIsRefused(t *t
 				}
 			})
 
+			t.Run("an edit during the delete stops it, and its lock is released", func(t *testing.T) {
+				d := f.integration(f.hub, "Edited during its delete", true)
+				racing := &deleteRacingTable{Table: f.table, at: integrationKey(d.ID), create: func() {
+					if _, _, err := f.svc.UpdateIntegration(ctx, f.hub, d.ID, 0, integrations.IntegrationInput{Name: ptr("Renamed during its delete")}); err != nil {
+						t.Fatal(err)
+					}
+				}}
+				svc := &integrations.Service{Table: racing, Now: time.Now}
+				if err := svc.DeleteIntegration(ctx, f.hub, d.ID); codeOf(err) != "changed_concurrently" {
+					t.Fatalf("a delete of an integration edited since it was read: %v, want changed_concurrently", err)
+				}
+				if _, err := f.table.Get(ctx, keys.IntegrationDeleteLock(f.hub.Org, d.ID)); !errors.Is(err, storage.ErrNotFound) {
+					t.Fatalf("the delete that failed left its lock: %v", err)
+				}
+				if _, err := f.svc.CreateTenant(ctx, f.hub, integrations.TenantInput{IntegrationID: d.ID, EndUserID: "after-the-failed-delete"}); err != nil {
+					t.Fatalf("a tenant after the failed delete: %v", err)
+				}
+			})
+
 			t.Run("a second delete while the first holds the lock is refused", func(t *testing.T) {
 				d := f.integration(f.hub, "Deleted twice at once", true)
 				var second error

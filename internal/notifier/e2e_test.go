@@ -150,7 +150,6 @@ func TestAnInvitationReachesTheInviteeOnce(t *testing.T) {
 // partner user's invitation names the partner organization. No email
 // shows either id, which is for the lookup alone.
 func TestTheInvitationEmailsNameTheInviterAndThePartnerAndShowNoIDs(t *testing.T) {
-	ctx := context.Background()
 	contacts := map[string]string{} // the invitee's address → who gets the notification of the invitation
 	toContact := recipientsFunc(func(_ context.Context, ev outbox.Event) ([]string, error) {
 		if ev.Kind == outbox.UserInvited {
@@ -161,23 +160,9 @@ func TestTheInvitationEmailsNameTheInviterAndThePartnerAndShowNoIDs(t *testing.T
 	h := newHarness(t)
 	h.notifier = h.newNotifier(h.sender, notifier.WithRecipients(toContact), notifier.WithFields(users.EventNames{Table: h.db}))
 
-	profile, err := orgs.Organization{ID: org, Name: "Acme"}.Item(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	partner := users.Partner{ID: ids.New(), Org: org, Name: "Globex Partners", Status: users.PartnerActive, CreatedAt: time.Now()}
-	partnerItem, err := partner.Item(1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	partner := globex(users.PartnerActive)
 	inviter := users.User{ID: ids.New(), Org: org, Email: address("inviter"), Name: "Ada Lovelace", Role: users.RoleHubUser, Status: users.Active}
-	inviterPuts, err := inviter.PutOps(1, storage.Absent())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.db.Write(ctx, append(inviterPuts, storage.Put(profile, storage.Absent()), storage.Put(partnerItem, storage.Absent()))...); err != nil {
-		t.Fatal(err)
-	}
+	h.seedNames(partner, inviter)
 
 	type message struct {
 		name    string
@@ -308,14 +293,8 @@ func TestTheIntegrationNotificationsNameThePartnerAndShowNoID(t *testing.T) {
 	h := newHarness(t)
 	h.notifier = h.newNotifier(h.sender, notifier.WithRecipients(toContact), notifier.WithFields(users.EventNames{Table: h.db}))
 
-	partner := users.Partner{ID: ids.New(), Org: org, Name: "Globex Partners", Status: users.PartnerActive, CreatedAt: time.Now()}
-	partnerItem, err := partner.Item(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.db.Write(ctx, storage.Put(partnerItem, storage.Absent())); err != nil {
-		t.Fatal(err)
-	}
+	partner := globex(users.PartnerActive)
+	h.seedNames(partner)
 	gone := ids.New() // a partner organization with no item
 	hubUser := principal.Principal{Kind: principal.HubUser, Org: org, Subject: ids.New(), Plan: principal.Standard}
 	partnerUser := principal.Principal{Kind: principal.PartnerUser, Org: org, Subject: ids.New(), Partner: partner.ID, Plan: principal.Standard}
@@ -426,24 +405,10 @@ func TestThePartnerFormNotificationNamesThePartnerAndShowsNoID(t *testing.T) {
 	h := newHarness(t)
 	h.notifier = h.newNotifier(h.sender, notifier.WithRecipients(toContact), notifier.WithFields(users.EventNames{Table: h.db}))
 
-	profile, err := orgs.Organization{ID: org, Name: "Acme"}.Item(1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	partner := users.Partner{ID: ids.New(), Org: org, Name: "Globex Partners", Status: users.PartnerPending, CreatedAt: time.Now()}
-	partnerItem, err := partner.Item(1)
-	if err != nil {
-		t.Fatal(err)
-	}
+	partner := globex(users.PartnerPending)
 	submitter := users.User{ID: ids.New(), Org: org, Email: address("partner-user"), Name: "Hedy Lamarr", Role: users.RolePartnerUser,
 		Status: users.Active, Partner: partner.ID, PartnerPending: true}
-	submitterPuts, err := submitter.PutOps(1, storage.Absent())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := h.db.Write(ctx, append(submitterPuts, storage.Put(profile, storage.Absent()), storage.Put(partnerItem, storage.Absent()))...); err != nil {
-		t.Fatal(err)
-	}
+	h.seedNames(partner, submitter)
 
 	table := &outboxWrites{Table: h.db}
 	svc := &partnerform.Service{Table: table, Links: users.Links{Base: "https://hub.example.com"}, Box: h.box, Now: time.Now}
@@ -509,5 +474,36 @@ func TestThePartnerFormNotificationNamesThePartnerAndShowsNoID(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// globex is a partner organization of org, by the name the emails must
+// show.
+func globex(status users.PartnerStatus) users.Partner {
+	return users.Partner{ID: ids.New(), Org: org, Name: "Globex Partners", Status: status, CreatedAt: time.Now()}
+}
+
+// seedNames writes, in one write, what users.EventNames reads names from:
+// org's profile (named Acme), partner and people.
+func (h *harness) seedNames(partner users.Partner, people ...users.User) {
+	h.t.Helper()
+	profile, err := orgs.Organization{ID: org, Name: "Acme"}.Item(1)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	partnerItem, err := partner.Item(1)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	ops := []storage.Op{storage.Put(profile, storage.Absent()), storage.Put(partnerItem, storage.Absent())}
+	for _, u := range people {
+		puts, err := u.PutOps(1, storage.Absent())
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		ops = append(ops, puts...)
+	}
+	if err := h.db.Write(context.Background(), ops...); err != nil {
+		h.t.Fatal(err)
 	}
 }

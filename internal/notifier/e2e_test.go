@@ -286,12 +286,7 @@ func (w *outboxWrites) Write(ctx context.Context, ops ...storage.Op) error {
 // left: the notification shows it, and no partner row.
 func TestTheIntegrationNotificationsNameThePartnerAndShowNoID(t *testing.T) {
 	ctx := context.Background()
-	contacts := map[string]string{} // event id → who gets its notification
-	toContact := recipientsFunc(func(_ context.Context, ev outbox.Event) ([]string, error) {
-		return []string{contacts[ev.ID]}, nil
-	})
-	h := newHarness(t)
-	h.notifier = h.newNotifier(h.sender, notifier.WithRecipients(toContact), notifier.WithFields(users.EventNames{Table: h.db}))
+	h, contacts := namedHarness(t)
 
 	partner := globex(users.PartnerActive)
 	h.seedNames(partner)
@@ -398,12 +393,7 @@ func TestTheIntegrationNotificationsNameThePartnerAndShowNoID(t *testing.T) {
 // package always writes it) keeps the id, then the only clue.
 func TestThePartnerFormNotificationNamesThePartnerAndShowsNoID(t *testing.T) {
 	ctx := context.Background()
-	contacts := map[string]string{} // event id → who gets its notification
-	toContact := recipientsFunc(func(_ context.Context, ev outbox.Event) ([]string, error) {
-		return []string{contacts[ev.ID]}, nil
-	})
-	h := newHarness(t)
-	h.notifier = h.newNotifier(h.sender, notifier.WithRecipients(toContact), notifier.WithFields(users.EventNames{Table: h.db}))
+	h, contacts := namedHarness(t)
 
 	partner := globex(users.PartnerPending)
 	submitter := users.User{ID: ids.New(), Org: org, Email: address("partner-user"), Name: "Hedy Lamarr", Role: users.RolePartnerUser,
@@ -506,4 +496,17 @@ func (h *harness) seedNames(partner users.Partner, people ...users.User) {
 	if err := h.db.Write(context.Background(), ops...); err != nil {
 		h.t.Fatal(err)
 	}
+}
+
+// namedHarness is a harness whose notifier fills in names with
+// users.EventNames and sends each event's notification to contacts[the
+// event's id].
+func namedHarness(t *testing.T) (h *harness, contacts map[string]string) {
+	contacts = map[string]string{}
+	toContact := recipientsFunc(func(_ context.Context, ev outbox.Event) ([]string, error) {
+		return []string{contacts[ev.ID]}, nil
+	})
+	h = newHarness(t)
+	h.notifier = h.newNotifier(h.sender, notifier.WithRecipients(toContact), notifier.WithFields(users.EventNames{Table: h.db}))
+	return h, contacts
 }

@@ -848,6 +848,17 @@ func TestATenantCreatedDuringItsIntegrationsDeleteStopsTheDeleteOrIsRefused(t *t
 				return len(page.Items)
 			}
 			notFound := errors.New("integration not found")
+			// released: a delete that did not go through left no lock, and
+			// the integration takes new tenants at once.
+			released := func(t *testing.T, id string) {
+				t.Helper()
+				if _, err := f.table.Get(ctx, keys.IntegrationDeleteLock(f.hub.Org, id)); !errors.Is(err, storage.ErrNotFound) {
+					t.Fatalf("the delete left its lock: %v", err)
+				}
+				if _, err := f.svc.CreateTenant(ctx, f.hub, integrations.TenantInput{IntegrationID: id, EndUserID: "after-" + ids.New()}); err != nil {
+					t.Fatalf("a tenant after the delete: %v", err)
+				}
+			}
 
 			t.Run("a tenant created before the lock, which the lagging list misses, stops the delete", func(t *testing.T) {
 				d := f.integration(f.hub, "Created before the lock", true)
@@ -863,12 +874,7 @@ func TestATenantCreatedDuringItsIntegrationsDeleteStopsTheDeleteOrIsRefused(t *t
 				if created.ID == "" || liveTenants(d.ID) != 1 {
 					t.Fatalf("the tenant created during the delete is not live (%+v)", created)
 				}
-				if _, err := f.table.Get(ctx, keys.IntegrationDeleteLock(f.hub.Org, d.ID)); !errors.Is(err, storage.ErrNotFound) {
-					t.Fatalf("the delete that gave up left its lock: %v", err)
-				}
-				if _, err := f.svc.CreateTenant(ctx, f.hub, integrations.TenantInput{IntegrationID: d.ID, EndUserID: "next-customer"}); err != nil {
-					t.Fatalf("a tenant after the delete gave up: %v", err)
-				}
+				released(t, d.ID)
 			})
 
 			t.Run("a tenant created after the registry was read is refused, and the delete goes through", func(t *testing.T) {
@@ -912,12 +918,7 @@ func TestATenantCreatedDuringItsIntegrationsDeleteStopsTheDeleteOrIsRefused(t *t
 				if err := svc.DeleteIntegration(ctx, f.hub, d.ID); codeOf(err) != "changed_concurrently" {
 					t.Fatalf("a delete of an integration edited since it was read: %v, want changed_concurrently", err)
 				}
-				if _, err := f.table.Get(ctx, keys.IntegrationDeleteLock(f.hub.Org, d.ID)); !errors.Is(err, storage.ErrNotFound) {
-					t.Fatalf("the delete that failed left its lock: %v", err)
-				}
-				if _, err := f.svc.CreateTenant(ctx, f.hub, integrations.TenantInput{IntegrationID: d.ID, EndUserID: "after-the-failed-delete"}); err != nil {
-					t.Fatalf("a tenant after the failed delete: %v", err)
-				}
+				released(t, d.ID)
 			})
 
 			t.Run("a second delete while the first holds the lock is refused", func(t *testing.T) {

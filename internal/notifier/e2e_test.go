@@ -364,23 +364,7 @@ func TestTheIntegrationNotificationsNameThePartnerAndShowNoID(t *testing.T) {
 			if len(inbox) != 1 {
 				t.Fatalf("%d messages, want 1", len(inbox))
 			}
-			msg := inbox[0]
-			if msg.Subject != tt.subject {
-				t.Errorf("subject = %q, want %q", msg.Subject, tt.subject)
-			}
-			lines := strings.Split(msg.Body.Text, "\n")
-			for _, want := range tt.want {
-				if !slices.Contains(lines, want) {
-					t.Errorf("text lacks the line %q:\n%s", want, msg.Body.Text)
-				}
-			}
-			for body, got := range map[string]string{"text": msg.Body.Text, "HTML": msg.Body.HTML} {
-				for _, not := range tt.not {
-					if strings.Contains(got, not) {
-						t.Errorf("the %s shows %q:\n%s", body, not, got)
-					}
-				}
-			}
+			checkMessage(t, inbox[0], tt.subject, tt.want, tt.not)
 		})
 	}
 }
@@ -446,23 +430,7 @@ func TestThePartnerFormNotificationNamesThePartnerAndShowsNoID(t *testing.T) {
 			if len(inbox) != 1 {
 				t.Fatalf("%d messages, want 1", len(inbox))
 			}
-			msg := inbox[0]
-			if msg.Subject != "Partner Form submitted" {
-				t.Errorf("subject = %q, want %q", msg.Subject, "Partner Form submitted")
-			}
-			lines := strings.Split(msg.Body.Text, "\n")
-			for _, want := range tt.want {
-				if !slices.Contains(lines, want) {
-					t.Errorf("text lacks the line %q:\n%s", want, msg.Body.Text)
-				}
-			}
-			for body, got := range map[string]string{"text": msg.Body.Text, "HTML": msg.Body.HTML} {
-				for _, not := range tt.not {
-					if strings.Contains(got, not) {
-						t.Errorf("the %s shows %q:\n%s", body, not, got)
-					}
-				}
-			}
+			checkMessage(t, inbox[0], "Partner Form submitted", tt.want, tt.not)
 		})
 	}
 }
@@ -509,4 +477,26 @@ func namedHarness(t *testing.T) (h *harness, contacts map[string]string) {
 	h = newHarness(t)
 	h.notifier = h.newNotifier(h.sender, notifier.WithRecipients(toContact), notifier.WithFields(users.EventNames{Table: h.db}))
 	return h, contacts
+}
+
+// checkMessage checks an email's subject, that its text has each of the
+// lines want, and that neither its text nor its HTML contains any of not.
+func checkMessage(t *testing.T, msg sestest.Email, subject string, want, not []string) {
+	t.Helper()
+	if msg.Subject != subject {
+		t.Errorf("subject = %q, want %q", msg.Subject, subject)
+	}
+	lines := strings.Split(msg.Body.Text, "\n")
+	for _, w := range want {
+		if !slices.Contains(lines, w) {
+			t.Errorf("text lacks the line %q:\n%s", w, msg.Body.Text)
+		}
+	}
+	for body, got := range map[string]string{"text": msg.Body.Text, "HTML": msg.Body.HTML} {
+		for _, n := range not {
+			if strings.Contains(got, n) {
+				t.Errorf("the %s shows %q:\n%s", body, n, got)
+			}
+		}
+	}
 }

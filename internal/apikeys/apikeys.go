@@ -10,8 +10,11 @@
 //
 // Each key is two items written and removed together: the record its
 // organization lists (keys.APIKey) and the lookup item the authorizer reads
-// by id alone (keys.APIKeyLookup), which holds the secret's hash and
-// expires with the key.
+// by id alone (keys.APIKeyLookup), which holds the secret's hash. A key
+// with an expiry is refused from then on; its lookup item stays
+// ExpiredLookupKept longer, so that a script still using it is told the key
+// expired (401 credential_expired) rather than that it is unknown, and is
+// then removed by the table's TTL.
 package apikeys
 
 import (
@@ -109,10 +112,13 @@ func (k Key) items(version int64) (record, lookup storage.Item, err error) {
 	record = storage.Item{Key: keys.APIKey(k.Org, k.ID), Type: EntityType, Version: version, Data: withoutHash}
 	lookup = storage.Item{Key: keys.APIKeyLookup(k.ID), Type: LookupType, Version: version, Data: withHash}
 	if k.ExpiresAt != nil {
-		lookup.ExpiresAt = *k.ExpiresAt
+		lookup.ExpiresAt = k.ExpiresAt.Add(ExpiredLookupKept)
 	}
 	return record, lookup, nil
 }
+
+// ExpiredLookupKept is how long a key's lookup item outlives its expiry.
+const ExpiredLookupKept = 30 * 24 * time.Hour
 
 func fromItem(it storage.Item, entityType string) (Key, error) {
 	if it.Type != entityType {

@@ -196,10 +196,25 @@ func TestResolverAdmitsOnlyLiveKeysWithTheirSecret(t *testing.T) {
 	}
 	for name, key := range cases {
 		t.Run(name, func(t *testing.T) {
-			if _, err := f.resolve(key); !errors.Is(err, authorizer.ErrDenied) {
+			_, err := f.resolve(key)
+			if !errors.Is(err, authorizer.ErrDenied) {
 				t.Fatalf("err = %v, want a denial", err)
 			}
+			// Only the genuine key past its expiry is told so; the caller
+			// of any other learns nothing more.
+			if errors.Is(err, authorizer.ErrExpired) != (name == "expired") {
+				t.Fatalf("err = %v: told expired %v", err, errors.Is(err, authorizer.ErrExpired))
+			}
 		})
+	}
+	// The table's TTL removes the lookup ExpiredLookupKept after the
+	// expiry; from then on the key is unknown.
+	lookup, err := f.table.Get(context.Background(), keys.APIKeyLookup(expiring.ID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := expiring.ExpiresAt.Add(apikeys.ExpiredLookupKept); !lookup.ExpiresAt.Equal(want) {
+		t.Fatalf("the lookup expires at %v, want %v", lookup.ExpiresAt, want)
 	}
 }
 

@@ -86,7 +86,7 @@ func (r *Resolver) Resolve(ctx context.Context, credential string, _ events.APIG
 		return principal.Principal{}, fmt.Errorf("%w: API key %s: wrong secret", authorizer.ErrDenied, id)
 	}
 	if k.Expired(r.Now()) {
-		return principal.Principal{}, fmt.Errorf("%w: API key %s expired", authorizer.ErrDenied, id)
+		return principal.Principal{}, fmt.Errorf("%w: API key %s", authorizer.ErrExpired, id)
 	}
 	return principal.Principal{Kind: principal.APIKey, Org: k.Org, Subject: k.ID, Plan: principal.Plan(k.Plan), Scopes: k.Scopes}, nil
 }

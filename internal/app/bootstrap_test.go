@@ -65,7 +65,7 @@ func TestCompiledBootstrapsAnswerEventFiles(t *testing.T) {
 			}
 		}},
 		{"authorizer", "authorizer/basic-credentials.json", func(t *testing.T, payload []byte, fnErr *runtimeapi.FunctionError) {
-			if fnErr != nil || !bytes.Contains(payload, []byte(`"isAuthorized":false`)) {
+			if fnErr != nil || !bytes.Contains(payload, []byte(`"isAuthorized":true,"context":{"refused":"invalid"}`)) {
 				t.Fatalf("authorizer answered %s, %v", payload, fnErr)
 			}
 		}},

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -55,8 +56,8 @@ var expected = map[string]string{
 	"auth/login-malformed.json":                         "400",
 	"auth/login-unknown-email.json":                     "401",
 	"auth/me-without-authorizer.json":                   "401",
-	"authorizer/basic-credentials.json":                 "deny",
-	"authorizer/session-forged.json":                    "deny",
+	"authorizer/basic-credentials.json":                 "refused invalid",
+	"authorizer/session-forged.json":                    "refused invalid",
 	"operator/create-organization.json":                 "ok",
 	"operator/unknown-action.json":                      "error",
 	"users/delete-primary-admin.json":                   "409",
@@ -133,8 +134,8 @@ var expected = map[string]string{
 	"integrations/v2-list-runs-unknown-tenant.json":          "404",
 	"integrations/v2-trigger-status-unknown.json":            "404",
 	"integrations/v2-report-run-unknown.json":                "404",
-	"authorizer/api-key-unknown.json":                        "deny",
-	"authorizer/api-key-malformed-bearer.json":               "deny",
+	"authorizer/api-key-unknown.json":                        "refused invalid",
+	"authorizer/api-key-malformed-bearer.json":               "refused invalid",
 
 	// In-App Marketplace: settings, the end-user API and page, and
 	// marketplace tokens at the authorizer (the demo has no marketplace
@@ -149,11 +150,11 @@ var expected = map[string]string{
 	"marketplace/install-hidden-integration.json":   "404",
 	"marketplace/uninstall-unknown-tenant.json":     "404",
 	"marketplace/page-without-marketplace-url.json": "409",
-	"authorizer/marketplace-alg-none.json":          "deny",
-	"authorizer/marketplace-unknown-issuer.json":    "deny",
-	"authorizer/marketplace-unknown-kid.json":       "deny",
-	"authorizer/marketplace-oversized.json":         "deny",
-	"authorizer/marketplace-page-query-token.json":  "deny",
+	"authorizer/marketplace-alg-none.json":          "refused invalid",
+	"authorizer/marketplace-unknown-issuer.json":    "refused invalid",
+	"authorizer/marketplace-unknown-kid.json":       "refused invalid",
+	"authorizer/marketplace-oversized.json":         "refused invalid",
+	"authorizer/marketplace-page-query-token.json":  "refused invalid",
 }
 
 func eventsDeps(t *testing.T) (*app.Deps, string) {
@@ -272,10 +273,15 @@ func runEvent(t *testing.T, fn string, raw []byte) string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if resp.IsAuthorized {
-			return "allow"
+		if !resp.IsAuthorized {
+			return "deny" // API Gateway's own 403: never asked for
 		}
-		return "deny"
+		_, err = principal.FromContext(resp.Context)
+		var refused *principal.RefusedError
+		if errors.As(err, &refused) {
+			return "refused " + string(refused.Refusal)
+		}
+		return "allow"
 	case "operator":
 		var req operator.Request
 		decodeStrict(t, raw, &req)

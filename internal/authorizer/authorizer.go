@@ -82,19 +82,53 @@ type QueryCredential struct {
 	Parameter string
 }
 
-// ErrDenied: the credential is not valid; the request is refused (403 from
-// API Gateway) and the reason only logged.
+// ErrDenied: the credential is not valid. The reason is only logged; the
+// request is admitted carrying its principal.Refusal and nothing else, and
+// the function answers 401 before any handler runs. (A simple response's
+// deny is always a 403 from API Gateway, and an HTTP API has no gateway
+// responses to change that.)
 var ErrDenied = errors.New("denied")
 
-var errDenied = ErrDenied
+// ErrExpired: a genuine credential (its signature or secret checked) past
+// its expiry, which the caller is told. It matches ErrDenied.
+var ErrExpired = fmt.Errorf("%w: expired", ErrDenied)
 
-// Handle is the Lambda handler. A refusal is a response; an error (the
-// table unreachable) makes API Gateway answer 500 and is not cached.
+var (
+	errDenied  = ErrDenied
+	errMissing = fmt.Errorf("%w: no credential", ErrDenied)
+	errEnded   = fmt.Errorf("%w: session ended", ErrDenied)
+)
+
+// refusals are the response contexts of refused requests, built once.
+var refusals = map[principal.Refusal]map[string]any{
+	principal.RefusedMissing: principal.RefusedMissing.Context(),
+	principal.RefusedInvalid: principal.RefusedInvalid.Context(),
+	principal.RefusedExpired: principal.RefusedExpired.Context(),
+	principal.RefusedEnded:   principal.RefusedEnded.Context(),
+}
+
+// refusal is what the caller is told of a denial.
+func refusal(err error) principal.Refusal {
+	switch {
+	case errors.Is(err, errMissing):
+		return principal.RefusedMissing
+	case errors.Is(err, ErrExpired):
+		return principal.RefusedExpired
+	case errors.Is(err, errEnded):
+		return principal.RefusedEnded
+	}
+	return principal.RefusedInvalid
+}
+
+// Handle is the Lambda handler. A refusal is an admitting response that
+// carries only the refusal (see ErrDenied); an error (the table
+// unreachable) makes API Gateway answer 500 and is not cached.
 func (a *Authorizer) Handle(ctx context.Context, req events.APIGatewayV2CustomAuthorizerV2Request) (events.APIGatewayV2CustomAuthorizerSimpleResponse, error) {
 	p, err := a.resolve(ctx, req)
 	if errors.Is(err, errDenied) {
-		a.Log.InfoContext(ctx, "denied", slog.String("route", req.RouteKey), slog.String("reason", err.Error()))
-		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: false}, nil
+		r := refusal(err)
+		a.Log.InfoContext(ctx, "denied", slog.String("route", req.RouteKey), slog.String("refusal", string(r)), slog.String("reason", err.Error()))
+		return events.APIGatewayV2CustomAuthorizerSimpleResponse{IsAuthorized: true, Context: refusals[r]}, nil
 	}
 	if err != nil {
 		a.Log.ErrorContext(ctx, "authorizer failed", slog.String("route", req.RouteKey), slog.String("error", err.Error()))
@@ -138,6 +172,9 @@ func (a *Authorizer) resolve(ctx context.Context, req events.APIGatewayV2CustomA
 			}
 		}
 	}
+	if strings.TrimSpace(authorization) == "" {
+		return principal.Principal{}, errMissing
+	}
 	scheme, token, ok := strings.Cut(authorization, " ")
 	token = strings.TrimSpace(token)
 	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
@@ -172,12 +209,15 @@ func (a *Authorizer) session(ctx context.Context, token string) (principal.Princ
 	if errors.Is(err, sessions.ErrNotSession) {
 		return principal.Principal{}, err
 	}
+	if errors.Is(err, sessions.ErrExpired) {
+		return principal.Principal{}, fmt.Errorf("%w: %v", ErrExpired, err)
+	}
 	if err != nil {
 		return principal.Principal{}, fmt.Errorf("%w: %v", errDenied, err)
 	}
 	it, err := a.Table.Get(ctx, keys.User(c.Org, c.Subject))
 	if errors.Is(err, storage.ErrNotFound) {
-		return principal.Principal{}, fmt.Errorf("%w: user gone", errDenied)
+		return principal.Principal{}, fmt.Errorf("%w: user gone", errEnded)
 	}
 	if err != nil {
 		return principal.Principal{}, fmt.Errorf("authorizer: read user: %w", err)
@@ -187,7 +227,7 @@ func (a *Authorizer) session(ctx context.Context, token string) (principal.Princ
 		return principal.Principal{}, err
 	}
 	if u.status != users.Active || u.tokenVersion != c.TokenVersion {
-		return principal.Principal{}, fmt.Errorf("%w: session ended", errDenied)
+		return principal.Principal{}, errEnded
 	}
 	p := principal.Principal{Kind: principal.HubUser, Org: u.org, Subject: u.id, Plan: principal.Plan(c.Plan)}
 	if u.role == users.RolePartnerUser {

@@ -3,6 +3,7 @@ package authorizer_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"testing"
@@ -43,6 +44,29 @@ func request(authorization string) events.APIGatewayV2CustomAuthorizerV2Request 
 	return events.APIGatewayV2CustomAuthorizerV2Request{Version: "2.0", Type: "REQUEST", RouteKey: "GET /users", Headers: map[string]string{"authorization": authorization}}
 }
 
+// decision reads a response as the function will: the principal it admits,
+// or the refusal it carries instead (then the principal is the zero value).
+// A response that denies would make API Gateway answer 403 itself, which
+// the authorizer never asks for.
+func decision(t *testing.T, resp events.APIGatewayV2CustomAuthorizerSimpleResponse) (principal.Principal, principal.Refusal) {
+	t.Helper()
+	if !resp.IsAuthorized {
+		t.Fatalf("the authorizer denied (API Gateway's 403) instead of handing on a refusal: %+v", resp)
+	}
+	p, err := principal.FromContext(resp.Context)
+	var refused *principal.RefusedError
+	if errors.As(err, &refused) {
+		if len(resp.Context) != 1 {
+			t.Fatalf("a refusal carries more than itself: %v", resp.Context)
+		}
+		return principal.Principal{}, refused.Refusal
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, ""
+}
+
 func TestAuthorizerResolvesOnlyLiveSessionsOfCurrentUsers(t *testing.T) {
 	a, db, signer := setup(t)
 	now := time.Now()
@@ -58,22 +82,24 @@ func TestAuthorizerResolvesOnlyLiveSessionsOfCurrentUsers(t *testing.T) {
 	}
 	other, _ := sessions.NewSigner(bytes.Repeat([]byte{4}, 32), time.Hour)
 	forged, _, _ := other.Issue("o1", "standard", "u1", 2, now)
+	expired, _, _ := signer.Issue("o1", "standard", "u1", 2, now.Add(-2*time.Hour))
 	cases := []struct {
-		name   string
-		header string
-		allow  bool
-		want   principal.Principal
+		name    string
+		header  string
+		refusal principal.Refusal // "" = admitted as want
+		want    principal.Principal
 	}{
-		{"hub user", "Bearer " + issue("o1", "u1", 2), true, principal.Principal{Kind: principal.HubUser, Org: "o1", Subject: "u1", Plan: "standard"}},
-		{"scheme is case-insensitive", "bearer " + issue("o1", "u1", 2), true, principal.Principal{Kind: principal.HubUser, Org: "o1", Subject: "u1", Plan: "standard"}},
-		{"pending partner user", "Bearer " + issue("o1", "u2", 1), true, principal.Principal{Kind: principal.PartnerUser, Org: "o1", Subject: "u2", Plan: "standard", Partner: "p1", PartnerPending: true}},
-		{"older token version", "Bearer " + issue("o1", "u1", 1), false, principal.Principal{}},
-		{"invited user", "Bearer " + issue("o1", "u3", 0), false, principal.Principal{}},
-		{"deleted user", "Bearer " + issue("o1", "gone", 0), false, principal.Principal{}},
-		{"user of another organization", "Bearer " + issue("o2", "u1", 2), false, principal.Principal{}},
-		{"other signing key", "Bearer " + forged, false, principal.Principal{}},
-		{"basic credentials", "Basic dTE6cHc=", false, principal.Principal{}},
-		{"no credential", "", false, principal.Principal{}},
+		{"hub user", "Bearer " + issue("o1", "u1", 2), "", principal.Principal{Kind: principal.HubUser, Org: "o1", Subject: "u1", Plan: "standard"}},
+		{"scheme is case-insensitive", "bearer " + issue("o1", "u1", 2), "", principal.Principal{Kind: principal.HubUser, Org: "o1", Subject: "u1", Plan: "standard"}},
+		{"pending partner user", "Bearer " + issue("o1", "u2", 1), "", principal.Principal{Kind: principal.PartnerUser, Org: "o1", Subject: "u2", Plan: "standard", Partner: "p1", PartnerPending: true}},
+		{"older token version", "Bearer " + issue("o1", "u1", 1), principal.RefusedEnded, principal.Principal{}},
+		{"invited user", "Bearer " + issue("o1", "u3", 0), principal.RefusedEnded, principal.Principal{}},
+		{"deleted user", "Bearer " + issue("o1", "gone", 0), principal.RefusedEnded, principal.Principal{}},
+		{"user of another organization", "Bearer " + issue("o2", "u1", 2), principal.RefusedEnded, principal.Principal{}},
+		{"expired session", "Bearer " + expired, principal.RefusedExpired, principal.Principal{}},
+		{"other signing key", "Bearer " + forged, principal.RefusedInvalid, principal.Principal{}},
+		{"basic credentials", "Basic dTE6cHc=", principal.RefusedInvalid, principal.Principal{}},
+		{"no credential", "", principal.RefusedMissing, principal.Principal{}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -81,18 +107,9 @@ func TestAuthorizerResolvesOnlyLiveSessionsOfCurrentUsers(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if resp.IsAuthorized != tc.allow {
-				t.Fatalf("IsAuthorized = %v, want %v", resp.IsAuthorized, tc.allow)
-			}
-			if !tc.allow {
-				if resp.Context != nil {
-					t.Fatalf("a refusal carries a context: %v", resp.Context)
-				}
-				return
-			}
-			got, err := principal.FromContext(resp.Context)
-			if err != nil {
-				t.Fatal(err)
+			got, refusal := decision(t, resp)
+			if refusal != tc.refusal {
+				t.Fatalf("refusal = %q, want %q", refusal, tc.refusal)
 			}
 			if got.Kind != tc.want.Kind || got.Org != tc.want.Org || got.Subject != tc.want.Subject || got.Partner != tc.want.Partner || got.PartnerPending != tc.want.PartnerPending || got.Plan != tc.want.Plan {
 				t.Fatalf("principal = %+v, want %+v", got, tc.want)
@@ -157,18 +174,18 @@ func TestAuthorizerHandsEachCredentialKindToItsResolver(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			p, refusal := decision(t, resp)
 			if tc.want == "" {
-				if resp.IsAuthorized {
-					t.Fatalf("authorized: %v", resp.Context)
+				if refusal == "" {
+					t.Fatalf("admitted %+v, want a refusal", p)
 				}
 				if market.got != "" {
 					t.Fatal("the marketplace resolver saw a hub session")
 				}
 				return
 			}
-			p, err := principal.FromContext(resp.Context)
-			if err != nil || p.Kind != tc.want {
-				t.Fatalf("principal %+v, %v; want kind %s", p, err, tc.want)
+			if p.Kind != tc.want {
+				t.Fatalf("principal %+v (refusal %q); want kind %s", p, refusal, tc.want)
 			}
 		})
 	}
@@ -184,7 +201,7 @@ func TestAuthorizationHeaderWinsOverXAPIKey(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if resp.IsAuthorized || keys.got != "" {
+	if _, refusal := decision(t, resp); refusal != principal.RefusedInvalid || keys.got != "" {
 		t.Fatalf("the X-API-KEY header decided a request that carries Authorization (decision cached under it): %+v", resp)
 	}
 }
@@ -197,7 +214,7 @@ func TestOnlyTheMarketplacePageRouteTakesAMarketplaceTokenFromTheQuery(t *testin
 		route      string
 		headers    map[string]string
 		configured bool
-		want       string // the credential the marketplace resolver saw; "" = denied
+		want       string // the credential the marketplace resolver saw; "" = refused as missing
 	}{
 		{"the page's first load", "GET /marketplace", nil, true, "query-token"},
 		{"another route", "GET /v2/tenants", nil, true, ""},
@@ -217,8 +234,9 @@ func TestOnlyTheMarketplacePageRouteTakesAMarketplaceTokenFromTheQuery(t *testin
 			if err != nil {
 				t.Fatal(err)
 			}
-			if market.got != tc.want || resp.IsAuthorized != (tc.want != "") {
-				t.Fatalf("resolver saw %q, authorized %v; want %q", market.got, resp.IsAuthorized, tc.want)
+			_, refusal := decision(t, resp)
+			if market.got != tc.want || (refusal == principal.RefusedMissing) != (tc.want == "") {
+				t.Fatalf("resolver saw %q, refusal %q; want %q", market.got, refusal, tc.want)
 			}
 		})
 	}
@@ -282,8 +300,8 @@ func TestSessionDecisionsSeeEveryWriteToTheirUser(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", s.name, err)
 		}
-		if resp.IsAuthorized != s.allow {
-			t.Fatalf("%s: authorized %v, want %v", s.name, resp.IsAuthorized, s.allow)
+		if _, refusal := decision(t, resp); (refusal == "") != s.allow {
+			t.Fatalf("%s: refusal %q, want admitted %v", s.name, refusal, s.allow)
 		}
 	}
 }

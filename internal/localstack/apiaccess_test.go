@@ -142,8 +142,8 @@ func TestAPIKeyStartsARunReadsItsStatusListsRunsAndIsRefusedOnceRevoked(t *testi
 	if status, _, _ := c.apiCall("DELETE", "/api-keys/"+keyID, bearer(session), nil); status != 204 {
 		t.Fatalf("revoke: %d", status)
 	}
-	if status, body, _ := c.apiCall("POST", "/v2/tenants/"+tenant+"/sync", bearer(key), nil); status != 403 || body["message"] != "Forbidden" {
-		t.Fatalf("a revoked key's next call: %d %v, want the authorizer's 403", status, body)
+	if status, body, _ := c.apiCall("POST", "/v2/tenants/"+tenant+"/sync", bearer(key), nil); status != 401 || body["code"] != "invalid_credential" {
+		t.Fatalf("a revoked key's next call: %d %v, want 401 invalid_credential", status, body)
 	}
 }
 
@@ -194,8 +194,8 @@ func TestAPIKeysAreHeldToTheirScopesExpiryAndOrganization(t *testing.T) {
 	}
 
 	time.Sleep(time.Until(expiresAt.Add(time.Second)))
-	if status, body, _ := c.apiCall("GET", "/v2/runs/triggers/"+trigger+"/status", bearer(expiring), nil); status != 403 || body["message"] != "Forbidden" {
-		t.Fatalf("an expired key: %d %v, want the authorizer's refusal", status, body)
+	if status, body, _ := c.apiCall("GET", "/v2/runs/triggers/"+trigger+"/status", bearer(expiring), nil); status != 401 || body["code"] != "credential_expired" {
+		t.Fatalf("an expired key: %d %v, want 401 credential_expired", status, body)
 	}
 }
 
@@ -215,8 +215,8 @@ func TestAPIKeyInTheXAPIKeyHeaderReachesThePublicAPIOnly(t *testing.T) {
 	if status, _, _ := c.apiCall("GET", "/users", xAPIKey, nil); status != 401 {
 		t.Fatalf("X-API-KEY on a hub route: %d, want 401 (no Authorization identity source)", status)
 	}
-	if status, _, _ := c.apiCall("GET", "/v2/tenants", nil, nil); status != 403 {
-		t.Fatalf("no credential on the public API: %d, want the authorizer's 403", status)
+	if status, body, _ := c.apiCall("GET", "/v2/tenants", nil, nil); status != 401 || body["code"] != "missing_credential" {
+		t.Fatalf("no credential on the public API: %d %v, want 401 missing_credential", status, body)
 	}
 }
 

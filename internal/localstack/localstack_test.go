@@ -180,8 +180,8 @@ func TestLocalStackSignInWalkThroughOnTheEmbeddedDefault(t *testing.T) {
 	if status, _ = c.do("DELETE", "/users/"+graceID, admin, nil); status != 204 {
 		t.Fatalf("delete grace: %d", status)
 	}
-	if status, _ = c.do("GET", "/auth/me", grace, nil); status != 403 {
-		t.Fatalf("a deleted user's next request answered %d, want 403 from the authorizer", status)
+	if status, body = c.do("GET", "/auth/me", grace, nil); status != 401 || body["code"] != "session_ended" {
+		t.Fatalf("a deleted user's next request answered %d %v, want 401 session_ended", status, body)
 	}
 	if status, _ = c.do("GET", "/users", "", nil); status != 401 {
 		t.Fatalf("no credential: %d, want 401", status)

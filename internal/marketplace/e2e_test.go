@@ -134,8 +134,9 @@ func (s *stack) itemsOf(endUser string) int {
 }
 
 // The deployed path, through the local stack's gateway and authorizer:
-// refused tokens are answered by the gateway (the authorizer's deny) and
-// leave the table as it was; a valid one installs.
+// refused tokens are answered 401 (the authorizer hands on its refusal,
+// the function answers) and leave the table as it was; a request without
+// a token is the gateway's own 401; a valid one installs.
 func TestMarketplaceTokensThroughTheLocalStack(t *testing.T) {
 	s := openStack(t, "https://app.acme.example/integrations")
 	install := `{"integration_id":"` + s.integration + `"}`
@@ -148,8 +149,8 @@ func TestMarketplaceTokensThroughTheLocalStack(t *testing.T) {
 		"not yet valid":    s.token(jwt.MapClaims{"nbf": now.Add(time.Hour).Unix()}),
 		"over 8 KiB":       s.token(jwt.MapClaims{"pad": strings.Repeat("p", 9000)}),
 	} {
-		if status, body := s.do("POST", "/marketplace/tenants", tok, install); status != http.StatusForbidden {
-			t.Errorf("%s: %d %s, want the gateway's 403", name, status, body)
+		if status, body := s.do("POST", "/marketplace/tenants", tok, install); status != http.StatusUnauthorized || !strings.Contains(body, `"code":"invalid_credential"`) {
+			t.Errorf("%s: %d %s, want 401 invalid_credential", name, status, body)
 		}
 	}
 	if status, _ := s.do("POST", "/marketplace/tenants", "", install); status != http.StatusUnauthorized {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -128,6 +129,13 @@ func (r response) decode(t *testing.T, v any) {
 // V2 adapter, the caller in the authorizer context as API Gateway passes it.
 func (h *hub) serve(caller principal.Principal, method, path string, headers map[string]string, body any) response {
 	h.t.Helper()
+	return h.serveContext(caller.Context(), method, path, headers, body)
+}
+
+// serveContext calls the marketplace function with authCtx as the
+// authorizer's response context, as API Gateway hands it on.
+func (h *hub) serveContext(authCtx map[string]any, method, path string, headers map[string]string, body any) response {
+	h.t.Helper()
 	p, query, _ := strings.Cut(path, "?")
 	hdr := map[string]string{}
 	for k, v := range headers {
@@ -139,9 +147,9 @@ func (h *hub) serve(caller principal.Principal, method, path string, headers map
 		raw = string(b)
 		hdr["content-type"] = "application/json"
 	}
-	authCtx, _ := json.Marshal(caller.Context())
+	rawCtx, _ := json.Marshal(authCtx)
 	var lambdaCtx map[string]any
-	_ = json.Unmarshal(authCtx, &lambdaCtx)
+	_ = json.Unmarshal(rawCtx, &lambdaCtx)
 	ev := events.APIGatewayV2HTTPRequest{
 		Version: "2.0", RawPath: p, RawQueryString: query, Headers: hdr, Body: raw,
 		RequestContext: events.APIGatewayV2HTTPRequestContext{
@@ -168,8 +176,26 @@ func (h *hub) serve(caller principal.Principal, method, path string, headers map
 	return out
 }
 
+// deployed runs a request with a bearer token the way API Gateway does:
+// the real authorizer decides, and the function gets its context.
+func (h *hub) deployed(token, method, path string, body any) response {
+	h.t.Helper()
+	resp, err := h.authorizer.Handle(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{
+		Version: "2.0", Type: "REQUEST", RouteKey: method + " " + path,
+		Headers: map[string]string{"authorization": "Bearer " + token},
+	})
+	if err != nil {
+		h.t.Fatalf("authorizer failed: %v", err)
+	}
+	if !resp.IsAuthorized {
+		h.t.Fatalf("the authorizer denied (API Gateway's own 403) instead of handing on a refusal")
+	}
+	return h.serveContext(resp.Context, method, path, nil, body)
+}
+
 // authorize runs a bearer token through the real authorizer, with the
-// marketplace resolver, and returns the principal, or false when denied.
+// marketplace resolver, and returns the principal, or false when it hands
+// on a refusal (which the function answers 401).
 func (h *hub) authorize(token string) (principal.Principal, bool) {
 	h.t.Helper()
 	resp, err := h.authorizer.Handle(context.Background(), events.APIGatewayV2CustomAuthorizerV2Request{
@@ -180,12 +206,16 @@ func (h *hub) authorize(token string) (principal.Principal, bool) {
 		h.t.Fatalf("authorizer failed: %v", err)
 	}
 	if !resp.IsAuthorized {
-		return principal.Principal{}, false
+		h.t.Fatalf("the authorizer denied (API Gateway's own 403) instead of handing on a refusal")
 	}
 	b, _ := json.Marshal(resp.Context)
 	var m map[string]any
 	_ = json.Unmarshal(b, &m)
 	p, err := principal.FromContext(m)
+	var refused *principal.RefusedError
+	if errors.As(err, &refused) {
+		return principal.Principal{}, false
+	}
 	if err != nil {
 		h.t.Fatal(err)
 	}

@@ -14,14 +14,17 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/integration-hub/hub/internal/integrations"
 	"github.com/integration-hub/hub/internal/marketplace"
 	"github.com/integration-hub/hub/internal/marketplace/tokens"
 	"github.com/integration-hub/hub/internal/principal"
 )
 
-// Every attack of the issue, each refused by the authorizer, which writes
-// nothing; the valid tokens around them pass, so the refusals are not a
-// setup that refuses everything.
+// Every attack of the issue, each refused by the authorizer and answered
+// 401 by the function it reaches, writing nothing: each token also asks to
+// install an integration, as API Gateway would deliver it. The valid
+// tokens around them pass, so the refusals are not a setup that refuses
+// everything.
 func TestTokenAttacksAreRefusedAndWriteNothing(t *testing.T) {
 	h := newHub(t)
 	a, b, c, d := h.newOrg(""), h.newOrg(""), h.newOrg(""), h.newOrg("")
@@ -88,9 +91,10 @@ func TestTokenAttacksAreRefusedAndWriteNothing(t *testing.T) {
 		{"neither issuer nor kid", h.token(hs, []byte(secretC.Secret), "", jwt.MapClaims{"sub": "c-user"}), false},
 		{"not a JWT", "hello.world", false},
 	}
-	writes := h.table.Writes()
+	install := map[string]any{"integration_id": h.integration(a, "Everyone Mail", integrations.Audience{})}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			writes := h.table.Writes()
 			p, ok := h.authorize(tc.token)
 			if ok != tc.allow {
 				t.Fatalf("authorized = %v, want %v (%+v)", ok, tc.allow, p)
@@ -98,10 +102,17 @@ func TestTokenAttacksAreRefusedAndWriteNothing(t *testing.T) {
 			if ok && p.Kind != principal.EndUser {
 				t.Fatalf("principal %+v", p)
 			}
+			if tc.allow {
+				return
+			}
+			r := h.deployed(tc.token, "POST", "/marketplace/tenants", install)
+			if r.Status != http.StatusUnauthorized || r.Problem.Code != "invalid_credential" || r.Header.Get("WWW-Authenticate") == "" {
+				t.Fatalf("the install answered %d %s, want 401 invalid_credential with WWW-Authenticate", r.Status, r.Body)
+			}
+			if w := h.table.Writes() - writes; w != 0 {
+				t.Fatalf("the refused install wrote %d times", w)
+			}
 		})
-	}
-	if h.table.Writes() != writes {
-		t.Fatalf("the authorizer wrote %d times", h.table.Writes()-writes)
 	}
 }
 

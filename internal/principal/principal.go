@@ -75,7 +75,37 @@ const (
 	ctxTier     = "tier"
 	ctxHidden   = "hidden"
 	ctxInstalls = "allowed_installs"
+	ctxRefused  = "refused"
 )
+
+// Refusal is why the authorizer refused a request's credential. API
+// Gateway's simple authorizer responses can only deny with 403, so the
+// authorizer admits the request carrying only its refusal, and the
+// function answers 401 before any handler runs (web.Router).
+type Refusal string
+
+const (
+	// RefusedMissing: the request carries no credential the route takes.
+	RefusedMissing Refusal = "missing"
+	// RefusedInvalid: malformed, unknown, revoked, signed with a key the
+	// hub does not accept for it, or failing one of its rules.
+	RefusedInvalid Refusal = "invalid"
+	// RefusedExpired: genuine (its signature or secret checked) but past
+	// its expiry.
+	RefusedExpired Refusal = "expired"
+	// RefusedEnded: a genuine session that has ended (signed out, password
+	// reset, user deleted or deactivated).
+	RefusedEnded Refusal = "ended"
+)
+
+// Context is the authorizer response context of a refused request: the
+// refusal and nothing else.
+func (r Refusal) Context() map[string]any { return map[string]any{ctxRefused: string(r)} }
+
+// RefusedError is FromContext's error for a refused request.
+type RefusedError struct{ Refusal Refusal }
+
+func (e *RefusedError) Error() string { return "principal: credential refused: " + string(e.Refusal) }
 
 // Context is the principal as an authorizer response context.
 func (p Principal) Context() map[string]any {
@@ -123,6 +153,15 @@ func FromContext(c map[string]any) (Principal, error) {
 		return Principal{}, ErrMissing
 	}
 	str := func(k string) string { s, _ := c[k].(string); return s }
+	// A refusal is read first: it admits nothing, whatever else the
+	// context holds.
+	if _, ok := c[ctxRefused]; ok {
+		switch r := Refusal(str(ctxRefused)); r {
+		case RefusedMissing, RefusedExpired, RefusedEnded:
+			return Principal{}, &RefusedError{Refusal: r}
+		}
+		return Principal{}, &RefusedError{Refusal: RefusedInvalid}
+	}
 	list := func(k string) ([]string, error) {
 		s := str(k)
 		if s == "" || s == "[]" {

@@ -56,6 +56,10 @@ var ErrInvalid = errors.New("sessions: invalid token")
 // that only wants sessions it is one more invalid token.
 var ErrNotSession = fmt.Errorf("%w: not a hub session", ErrInvalid)
 
+// ErrExpired: a session token whose signature verified but whose time is
+// up. It wraps ErrInvalid.
+var ErrExpired = fmt.Errorf("%w: expired", ErrInvalid)
+
 // Signer issues and verifies sessions.
 type Signer struct {
 	key []byte
@@ -145,6 +149,9 @@ func (s *Signer) Verify(token string) (Claims, error) {
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if err := s.validator.Validate(&c); err != nil {
+		if errors.Is(err, jwt.ErrTokenExpired) {
+			return Claims{}, fmt.Errorf("%w: %v", ErrExpired, err)
+		}
 		return Claims{}, fmt.Errorf("%w: %v", ErrInvalid, err)
 	}
 	if c.Subject == "" || c.Org == "" {

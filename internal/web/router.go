@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -119,6 +120,13 @@ func admit(r *http.Request, access Access) error {
 		return nil
 	}
 	p, err := callerFromGateway(r)
+	var refused *principal.RefusedError
+	if errors.As(err, &refused) {
+		if e, ok := refusedCredential[refused.Refusal]; ok {
+			return e
+		}
+		return refusedCredential[principal.RefusedInvalid]
+	}
 	if err != nil {
 		return apperr.Wrap(apperr.Unauthenticated, "unauthenticated", err)
 	}
@@ -129,6 +137,15 @@ func admit(r *http.Request, access Access) error {
 		return apperr.New(apperr.Forbidden, "partner_form_pending", "submit the Partner Form before anything else")
 	}
 	return nil
+}
+
+// refusedCredential answers each refusal the authorizer hands on; what
+// was wrong in detail is in the authorizer's log, never in the answer.
+var refusedCredential = map[principal.Refusal]*apperr.Error{
+	principal.RefusedMissing: {Kind: apperr.Unauthenticated, Code: "missing_credential", Detail: "this route needs a credential: a session or API key in Authorization: Bearer, or an API key in X-API-KEY"},
+	principal.RefusedInvalid: {Kind: apperr.Unauthenticated, Code: "invalid_credential", Detail: "the credential is not valid: malformed, unknown, revoked, or not signed or issued as this hub requires"},
+	principal.RefusedExpired: {Kind: apperr.Unauthenticated, Code: "credential_expired", Detail: "the credential has expired"},
+	principal.RefusedEnded:   {Kind: apperr.Unauthenticated, Code: "session_ended", Detail: "the session has ended; sign in again"},
 }
 
 // callerFromGateway reads the principal the authorizer put in the API

@@ -155,6 +155,13 @@ func TestRouterChecksThePrincipalFromTheGatewayContextOnly(t *testing.T) {
 		{"pending partner on the form", "/form", nil, jsonContext(t, pending), 204, ""},
 		{"unknown route", "/nope", nil, jsonContext(t, hub), 404, "no_route"},
 		{"handler that writes nothing", "/silent", nil, nil, 500, "no_response"},
+		{"refused: no credential", "/things/42", nil, principal.RefusedMissing.Context(), 401, "missing_credential"},
+		{"refused: invalid credential", "/things/42", nil, principal.RefusedInvalid.Context(), 401, "invalid_credential"},
+		{"refused: expired credential", "/things/42", nil, principal.RefusedExpired.Context(), 401, "credential_expired"},
+		{"refused: ended session", "/things/42", nil, principal.RefusedEnded.Context(), 401, "session_ended"},
+		{"refused: a reason the router does not know", "/things/42", nil, map[string]any{"refused": "other"}, 401, "invalid_credential"},
+		{"refused, whatever else the context holds", "/things/42", nil, withRefusal(jsonContext(t, hub)), 401, "invalid_credential"},
+		{"refused on a route open even to pending partners", "/form", nil, principal.RefusedEnded.Context(), 401, "session_ended"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -170,6 +177,11 @@ func TestRouterChecksThePrincipalFromTheGatewayContextOnly(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withRefusal(c map[string]any) map[string]any {
+	c["refused"] = "invalid"
+	return c
 }
 
 func TestRouterRecordsItsRoutes(t *testing.T) {

@@ -13,7 +13,7 @@ BROWSER_STAMP := $(BROWSER)/node_modules/.installed
 FUNCTIONS := $(sort $(notdir $(wildcard functions/*)))
 TEST_TIMEOUT ?= 12m
 
-.PHONY: run run-emulated test vet race build invoke emulators browser bench load fuzz clean
+.PHONY: run run-emulated test vet race build invoke emulators browser tools bench load fuzz clean
 
 ## run: the whole hub on $(HUB_ADDR), embedded table, email to .data/outbox
 run:
@@ -23,8 +23,8 @@ run:
 run-emulated: emulators
 	$(GO) run ./infra/local -emulators
 
-## test: install DynamoDB Local, the SES emulator and the test browser, check formatting, vet, run every test
-test: emulators browser
+## test: install DynamoDB Local, the SES emulator, the test browser, curl and jq; check formatting, vet, run every test
+test: emulators browser tools
 	@unformatted=$$($(GOFMT) -l $$(find . -name '*.go' -not -path '*/node_modules/*' -not -path './build/*' -not -path './.data/*')) || exit 1; if [ -n "$$unformatted" ]; then echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) test -count=1 -timeout $(TEST_TIMEOUT) ./...
@@ -33,7 +33,7 @@ vet:
 	$(GO) vet ./...
 
 ## race: every test under the race detector (about twice make test's time; not in CI)
-race: emulators browser
+race: emulators browser tools
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 ## emulators: DynamoDB Local (on Java 17) and the SES emulator, from the lock file
@@ -53,6 +53,10 @@ $(BROWSER_STAMP): $(BROWSER)/package.json $(BROWSER)/package-lock.json
 	@command -v node >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends nodejs npm; }
 	cd $(BROWSER) && npm ci --no-audit --no-fund
 	@touch $@
+
+## tools: curl and jq, for the test that runs the README's curl walkthrough
+tools:
+	@command -v curl >/dev/null && command -v jq >/dev/null || { apt-get update -qq && apt-get install -y -qq --no-install-recommends curl jq; }
 
 ## build: every function as build/<name>/bootstrap for linux/arm64
 build:

@@ -21,44 +21,9 @@ import (
 // function). The time from exec to the first answer is logged; the
 // benchmarks, not this test, judge speed.
 func TestMakeRunAnswersHTTPOnTheEmbeddedDefault(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "local")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
-	port, err := testenv.FreePort()
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := "127.0.0.1:" + port
-	data := t.TempDir()
-	cmd := exec.Command(bin)
-	cmd.Dir = data
-	cmd.Env = append(os.Environ(), "HUB_ADDR="+addr, "HUB_DATA_DIR="+filepath.Join(data, ".data"), "HUB_DYNAMODB_ENDPOINT=", "HUB_SES_ENDPOINT=")
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		_ = cmd.Wait()
-	}()
-	banner := make(chan string, 1)
-	go func() {
-		var sb strings.Builder
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			sb.WriteString(sc.Text() + "\n")
-			if strings.Contains(sc.Text(), "/auth/login") {
-				banner <- sb.String()
-			}
-		}
-	}()
-
+	l := startLocal(t)
+	addr, data, start, banner := l.addr, l.data, l.start, l.banner
+	var err error
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var resp *http.Response
@@ -97,4 +62,55 @@ func TestMakeRunAnswersHTTPOnTheEmbeddedDefault(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("login before accepting: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
+}
+
+// local is the program `make run` runs, started on a free port with its
+// data folder in a temporary directory.
+type local struct {
+	addr, data string
+	start      time.Time
+	banner     chan string // the console up to its sign-in instructions
+}
+
+func startLocal(t *testing.T) local {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "local")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	port, err := testenv.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := local{addr: "127.0.0.1:" + port, data: t.TempDir(), banner: make(chan string, 1)}
+	cmd := exec.Command(bin)
+	cmd.Dir = l.data
+	cmd.Env = append(os.Environ(), "HUB_ADDR="+l.addr, "HUB_DATA_DIR="+filepath.Join(l.data, ".data"), "HUB_DYNAMODB_ENDPOINT=", "HUB_SES_ENDPOINT=")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.start = time.Now()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+	})
+	go func() {
+		var sb strings.Builder
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			sb.WriteString(sc.Text() + "\n")
+			if strings.Contains(sc.Text(), "/auth/login") {
+				select {
+				case l.banner <- sb.String():
+				default:
+				}
+			}
+		}
+	}()
+	return l
 }

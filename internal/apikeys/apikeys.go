@@ -227,8 +227,16 @@ func (in CreateInput) validate(now time.Time) (name string, scopes []string, err
 			return "", nil, apperr.Field("name", "invalid_name", "a name has no control characters")
 		}
 	}
+	if in.Scopes == nil {
+		// Scopes are optional: a key created without them holds every
+		// scope, written out so that the list shows what it may do.
+		if err := in.checkExpiry(now); err != nil {
+			return "", nil, err
+		}
+		return name, slices.Clone(Scopes), nil
+	}
 	if len(in.Scopes) == 0 {
-		return "", nil, apperr.Field("scopes", "scopes_required", "a key needs at least one scope of %s", strings.Join(Scopes, ", "))
+		return "", nil, apperr.Field("scopes", "scopes_required", "name at least one scope of %s, or leave scopes out for a key with every scope", strings.Join(Scopes, ", "))
 	}
 	for i, sc := range in.Scopes {
 		field := fmt.Sprintf("scopes[%d]", i)
@@ -240,10 +248,17 @@ func (in CreateInput) validate(now time.Time) (name string, scopes []string, err
 		}
 		scopes = append(scopes, sc)
 	}
-	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
-		return "", nil, apperr.Field("expires_at", "expiry_in_the_past", "expires_at must be in the future")
+	if err := in.checkExpiry(now); err != nil {
+		return "", nil, err
 	}
 	return name, scopes, nil
+}
+
+func (in CreateInput) checkExpiry(now time.Time) error {
+	if in.ExpiresAt != nil && !in.ExpiresAt.After(now) {
+		return apperr.Field("expires_at", "expiry_in_the_past", "expires_at must be in the future")
+	}
+	return nil
 }
 
 // Create makes a key for the caller's organization, with its event, in one

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -128,6 +129,29 @@ func TestCreateShowsTheKeyOnceAndStoresOnlyTheHashOfItsSecret(t *testing.T) {
 	}
 }
 
+// Scopes are optional: a key created without them holds every scope, and
+// the list says so.
+func TestAKeyCreatedWithoutScopesHoldsEveryScope(t *testing.T) {
+	f := newFixture(t)
+	created := f.create(t, f.admin, apikeys.CreateInput{Name: "everything"})
+	if !slices.Equal(created.Scopes, apikeys.Scopes) {
+		t.Fatalf("created with scopes %v, want every scope %v", created.Scopes, apikeys.Scopes)
+	}
+	p, err := f.resolve(created.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sc := range apikeys.Scopes {
+		if !p.HasScope(sc) {
+			t.Errorf("the principal lacks %s: %v", sc, p.Scopes)
+		}
+	}
+	page, _ := f.svc.List(context.Background(), f.admin, 0, "")
+	if len(page.Keys) != 1 || !slices.Equal(page.Keys[0].Scopes, apikeys.Scopes) {
+		t.Fatalf("listed: %+v", page.Keys)
+	}
+}
+
 func TestCreateRefusesBadInputNamingTheField(t *testing.T) {
 	f := newFixture(t)
 	past := f.clock.Now().Add(-time.Minute)
@@ -139,7 +163,8 @@ func TestCreateRefusesBadInputNamingTheField(t *testing.T) {
 	}{
 		{"no name", apikeys.CreateInput{Name: "  ", Scopes: []string{apikeys.ScopeRunsStart}}, "name", "invalid_name"},
 		{"control character", apikeys.CreateInput{Name: "a\x00b", Scopes: []string{apikeys.ScopeRunsStart}}, "name", "invalid_name"},
-		{"no scopes", apikeys.CreateInput{Name: "ci"}, "scopes", "scopes_required"},
+		{"an empty list of scopes", apikeys.CreateInput{Name: "ci", Scopes: []string{}}, "scopes", "scopes_required"},
+		{"expiry in the past, scopes left out", apikeys.CreateInput{Name: "ci", ExpiresAt: &past}, "expires_at", "expiry_in_the_past"},
 		{"unknown scope", apikeys.CreateInput{Name: "ci", Scopes: []string{apikeys.ScopeRunsStart, "admin"}}, "scopes[1]", "unknown_scope"},
 		{"repeated scope", apikeys.CreateInput{Name: "ci", Scopes: []string{apikeys.ScopeRunsStart, apikeys.ScopeRunsStart}}, "scopes[1]", "duplicate_scope"},
 		{"expiry in the past", apikeys.CreateInput{Name: "ci", Scopes: []string{apikeys.ScopeRunsStart}, ExpiresAt: &past}, "expires_at", "expiry_in_the_past"},

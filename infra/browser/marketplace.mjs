@@ -1,13 +1,17 @@
 // Drives Debian's headless Chromium through the marketplace page, as the
 // Go test internal/marketplace (TestTheMarketplacePageInARealBrowser) sets
 // it up: a host page on another origin frames the marketplace with a signed
-// token; this installs and uninstalls an integration with the keyboard and
-// the mouse, collects what the host page received by postMessage, takes a
-// screenshot, and checks that a page on a third origin cannot frame it.
+// token that allows one install; this reads the first integration's logo,
+// installs it with the keyboard, tries to install the second one (which the
+// API refuses) and reads the error the page shows, uninstalls with the
+// mouse, collects what the host page received by postMessage and every
+// postMessage the framed page made (its target origin and message), takes
+// a screenshot, and checks that a page on a third origin cannot frame it.
 //
 // Usage: node marketplace.mjs '<json>' where json has hostURL, attackerURL,
-// hubOrigin, integration, screenshot and userDataDir. It prints one JSON
-// object with what it saw and exits non-zero on a failed step.
+// hubOrigin, integration, refused (the integration whose install is
+// refused), screenshot and userDataDir. It prints one JSON object with what
+// it saw and exits non-zero on a failed step.
 import { chromium } from "playwright-core";
 
 const cfg = JSON.parse(process.argv[2]);
@@ -27,14 +31,58 @@ const context = await chromium.launchPersistentContext(cfg.userDataDir, {
     "--disable-sync",
   ],
   viewport: { width: 900, height: 700 },
+  // The logo is served by the Go test over https (the page's img-src) with
+  // a self-signed certificate.
+  ignoreHTTPSErrors: true,
 });
 
 const result = { steps: [], console: [], hostMessages: [], attacker: {} };
 const step = (name) => result.steps.push(name);
 
+// recordPostMessage runs in every frame of the host's tab before the
+// frame's own scripts. In the marketplace's frame (the hub's origin, framed)
+// it puts a recorder in front of window.parent: each postMessage is
+// recorded (its target origin as given, "/" when defaulted, and the
+// message as JSON) and then posted to the real parent unchanged. Whether
+// the recorder is in place is recorded too, so that a page it could not
+// watch fails the test instead of passing it.
+function recordPostMessage(hubOrigin) {
+  if (window === window.top || window.location.origin !== hubOrigin) {
+    return;
+  }
+  const realParent = window.parent;
+  const record = { installed: false, targets: [], messages: [] };
+  const recorder = Object.freeze({
+    postMessage(...args) {
+      const [message, options] = args;
+      let target = "/";
+      if (typeof options === "string") {
+        target = options;
+      } else if (options && typeof options === "object" && options.targetOrigin !== undefined) {
+        target = String(options.targetOrigin);
+      } else if (options !== undefined) {
+        target = String(options);
+      }
+      record.targets.push(target);
+      let json;
+      try {
+        json = JSON.stringify(message);
+      } catch {
+        json = "(not JSON)";
+      }
+      record.messages.push(json);
+      return realParent.postMessage(...args);
+    },
+  });
+  Object.defineProperty(window, "parent", { get: () => recorder, configurable: false });
+  record.installed = window.parent === recorder && parent === recorder;
+  Object.defineProperty(window, "__postMessageRecord", { value: record });
+}
+
 try {
   const page = await context.newPage();
   page.on("console", (m) => result.console.push(`[host] ${m.type()}: ${m.text()}`));
+  await page.addInitScript(recordPostMessage, cfg.hubOrigin);
   await page.goto(cfg.hostURL);
   const frame = page.frameLocator("#marketplace");
   const name = cfg.integration;
@@ -44,6 +92,17 @@ try {
   const installed = frame.getByRole("list", { name: "Installed" });
   await available.getByRole("button", { name: `Install ${name}` }).waitFor({ timeout: STEP });
   step("listed as available");
+
+  // The integration's logo, once the browser has loaded it (decode()
+  // rejects when the image cannot be loaded; the page then shows the
+  // initial instead, and the locator finds no image).
+  const logo = available.getByRole("listitem").filter({ has: frame.getByRole("heading", { name, level: 3 }) }).locator("img");
+  await logo.waitFor({ timeout: STEP });
+  result.logo = await logo.evaluate((img) => {
+    const seen = () => ({ src: img.getAttribute("src"), alt: img.getAttribute("alt"), width: img.naturalWidth });
+    return img.decode().then(seen, () => ({ ...seen(), failed: true }));
+  });
+  step("logo loaded");
 
   // Install with the keyboard: focus the button, press Enter.
   await available.getByRole("button", { name: `Install ${name}` }).focus();
@@ -59,6 +118,16 @@ try {
     { timeout: STEP },
   );
   step("host received installed");
+
+  // The token allows one install: the second is refused by the API, and
+  // the page says so in words, in its alert.
+  await available.getByRole("button", { name: `Install ${cfg.refused}` }).click();
+  const alert = frame.getByRole("alert");
+  await alert.waitFor({ state: "visible", timeout: STEP });
+  result.errorText = (await alert.textContent()).trim();
+  result.focusAfterError = await frame.locator(":focus").getAttribute("aria-label");
+  result.refusedStillAvailable = await available.getByRole("button", { name: `Install ${cfg.refused}` }).isEnabled();
+  step("refused install shown");
   await page.screenshot({ path: cfg.screenshot, fullPage: true });
   step("screenshot");
 
@@ -70,7 +139,24 @@ try {
     { timeout: STEP },
   );
   step("uninstalled");
+  result.alertsAfterUninstall = await frame.getByRole("alert").count();
+  // The host's messages first, then the frame's record: every message the
+  // host has received was posted, hence recorded, before the record is read.
   result.hostMessages = await page.evaluate(() => window.hubMessages);
+  const hubFrame = page.frames().find((f) => f !== page.mainFrame() && f.url().startsWith(cfg.hubOrigin));
+  if (!hubFrame) throw new Error("no marketplace frame to read the postMessage record from");
+  result.posted = await hubFrame.evaluate(() => window.__postMessageRecord ?? null);
+  // Messages the host received that the recorder did not see: posted some
+  // other way than through window.parent (window.top, say).
+  const recorded = [...(result.posted?.messages ?? [])];
+  result.unrecordedHostMessages = result.hostMessages
+    .map((m) => JSON.stringify(m))
+    .filter((m) => {
+      const i = recorded.indexOf(m);
+      if (i < 0) return true;
+      recorded.splice(i, 1);
+      return false;
+    });
   result.iframeHeight = await page.evaluate(() => document.getElementById("marketplace").getBoundingClientRect().height);
   result.frameURL = page.frames().find((f) => f !== page.mainFrame())?.url() ?? "";
 

@@ -1,10 +1,15 @@
 package marketplace_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"html"
+	"image"
+	"image/color"
+	"image/png"
 	"io"
+	"log"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -227,7 +232,31 @@ type browserResult struct {
 	IframeHeight      float64          `json:"iframeHeight"`
 	FrameURL          string           `json:"frameURL"`
 	Error             string           `json:"error"`
-	Attacker          struct {
+	// Logo is the first integration's <img> once loaded (Failed: it
+	// could not be).
+	Logo struct {
+		Src    string  `json:"src"`
+		Alt    *string `json:"alt"`
+		Width  int     `json:"width"`
+		Failed bool    `json:"failed"`
+	} `json:"logo"`
+	// The refused install: the alert's text, where the focus went, and
+	// whether its button is still there to try again.
+	ErrorText             string `json:"errorText"`
+	FocusAfterError       string `json:"focusAfterError"`
+	RefusedStillAvailable bool   `json:"refusedStillAvailable"`
+	AlertsAfterUninstall  int    `json:"alertsAfterUninstall"`
+	// Posted is every postMessage the framed page made, recorded in front
+	// of its window.parent before its scripts ran (nil: no record).
+	Posted *struct {
+		Installed bool     `json:"installed"`
+		Targets   []string `json:"targets"`
+		Messages  []string `json:"messages"`
+	} `json:"posted"`
+	// UnrecordedHostMessages are messages the host received that the
+	// recorder did not see.
+	UnrecordedHostMessages []string `json:"unrecordedHostMessages"`
+	Attacker               struct {
 		CSPViolation        bool             `json:"cspViolation"`
 		FrameURL            string           `json:"frameURL"`
 		FrameHasMarketplace bool             `json:"frameHasMarketplace"`
@@ -235,10 +264,29 @@ type browserResult struct {
 	} `json:"attacker"`
 }
 
+// logoPNG is a small opaque PNG for an integration's logo.
+func logoPNG(t *testing.T) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 16, 16))
+	for y := 0; y < 16; y++ {
+		for x := 0; x < 16; x++ {
+			img.Set(x, y, color.RGBA{R: 0x1f, G: 0x6f, B: 0xeb, A: 0xff})
+		}
+	}
+	var b bytes.Buffer
+	if err := png.Encode(&b, img); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
 // The issue's browser test: a host page on another local origin frames the
-// marketplace with a signed token; the end-user installs an integration,
-// sees it move to installed, the host page receives the postMessage, a
-// screenshot is taken; a page on a third origin cannot frame it.
+// marketplace with a signed token; the end-user sees the integration's
+// logo, installs it, sees it move to installed, the host page receives the
+// postMessage; installing a second one past the token's allowed_installs is
+// refused and the page says so in words; a screenshot is taken; every
+// message the page posts targets the host's origin and nothing else; a page
+// on a third origin cannot frame it.
 func TestTheMarketplacePageInARealBrowser(t *testing.T) {
 	node, script := browserTools(t)
 	// The pages are set once the servers' addresses are known; a request
@@ -258,8 +306,42 @@ func TestTheMarketplacePageInARealBrowser(t *testing.T) {
 	defer host.Close()
 	attacker := httptest.NewServer(serve(&attackerHTML))
 	defer attacker.Close()
+	// The logo is served over https, which the page's img-src allows.
+	logoBytes := logoPNG(t)
+	var logoFetches atomic.Int32
+	logoServer := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/everyone-mail.png" {
+			http.NotFound(w, r)
+			return
+		}
+		logoFetches.Add(1)
+		w.Header().Set("Content-Type", "image/png")
+		_, _ = w.Write(logoBytes)
+	}))
+	// The browser may try the self-signed certificate before it is told
+	// to accept it; the handshake errors are noise.
+	logoServer.Config.ErrorLog = log.New(io.Discard, "", 0)
+	logoServer.StartTLS()
+	defer logoServer.Close()
+	logoURL := logoServer.URL + "/everyone-mail.png"
+
 	s := openStack(t, host.URL+"/settings/integrations")
-	frameSrc := s.url + marketplace.PagePath + "?tenant=" + s.token(nil)
+	ctx := context.Background()
+	admin := principal.Principal{Kind: principal.HubUser, Org: s.org, Subject: "admin", Plan: principal.Standard}
+	catalog := &integrations.Service{Table: s.st.Deps.Table, Now: time.Now}
+	_, version, err := catalog.GetIntegration(ctx, admin, s.integration)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := catalog.UpdateIntegration(ctx, admin, s.integration, version, integrations.IntegrationInput{LogoURL: &logoURL}); err != nil {
+		t.Fatal(err)
+	}
+	refusedName, published := "Team Chat", true
+	if _, _, err := catalog.CreateIntegration(ctx, admin, integrations.IntegrationInput{Name: &refusedName, Published: &published}); err != nil {
+		t.Fatal(err)
+	}
+	// The token allows one install: the second is refused.
+	frameSrc := s.url + marketplace.PagePath + "?tenant=" + s.token(jwt.MapClaims{"xti": map[string]any{"allowed_installs": 1}})
 	hostPageHTML := hostPage("Acme settings", frameSrc, s.url)
 	hostHTML.Store(&hostPageHTML)
 	// The first load carries the token in its query, as an iframe does: the
@@ -274,9 +356,9 @@ func TestTheMarketplacePageInARealBrowser(t *testing.T) {
 	shot := filepath.Join(t.TempDir(), "marketplace.png")
 	cfg, _ := json.Marshal(map[string]string{
 		"hostURL": host.URL + "/settings/integrations", "attackerURL": attacker.URL + "/", "hubOrigin": s.url,
-		"integration": "Everyone Mail", "screenshot": shot, "userDataDir": t.TempDir(),
+		"integration": "Everyone Mail", "refused": refusedName, "screenshot": shot, "userDataDir": t.TempDir(),
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, node, script, string(cfg))
 	var stderr strings.Builder
@@ -292,6 +374,38 @@ func TestTheMarketplacePageInARealBrowser(t *testing.T) {
 	}
 	if res.FocusAfterInstall != "Uninstall Everyone Mail" || !strings.Contains(res.Status, "installed") {
 		t.Errorf("after installing, focus on %q and status %q", res.FocusAfterInstall, res.Status)
+	}
+	if alt := res.Logo.Alt; res.Logo.Failed || res.Logo.Width != 16 || res.Logo.Src != logoURL || alt == nil || *alt != "" || logoFetches.Load() == 0 {
+		t.Errorf("logo: %+v (alt %v), %d fetches; want %s loaded, 16 px wide, decorative (alt \"\": the card's heading names it)",
+			res.Logo, res.Logo.Alt, logoFetches.Load(), logoURL)
+	}
+	// The refusal in words, not a code or a status number.
+	if want := "You have installed as many integrations as you may. Uninstall one to install another."; res.ErrorText != want {
+		t.Errorf("the refused install showed %q in its alert, want %q", res.ErrorText, want)
+	}
+	if res.FocusAfterError != "Install "+refusedName || !res.RefusedStillAvailable {
+		t.Errorf("after the refusal, focus on %q, button still enabled: %v", res.FocusAfterError, res.RefusedStillAvailable)
+	}
+	if res.AlertsAfterUninstall != 0 {
+		t.Errorf("the error is still shown after the next action succeeded")
+	}
+	// postMessage only to the marketplace base URL's origin: every target
+	// the page gave, and nothing reached the host around the recorder.
+	if res.Posted == nil || !res.Posted.Installed || len(res.Posted.Targets) == 0 {
+		t.Errorf("no postMessage record from the framed page (was the recorder in place?): %+v", res.Posted)
+	} else {
+		for i, target := range res.Posted.Targets {
+			if target != host.URL {
+				var message string
+				if i < len(res.Posted.Messages) {
+					message = res.Posted.Messages[i]
+				}
+				t.Errorf("the page posted %s to target origin %q, want only %q", message, target, host.URL)
+			}
+		}
+	}
+	if len(res.UnrecordedHostMessages) > 0 {
+		t.Errorf("the host received messages posted around window.parent: %v", res.UnrecordedHostMessages)
 	}
 	if strings.Contains(res.FrameURL, "tenant=") {
 		t.Errorf("the frame's address still carries the token: %s", res.FrameURL)

@@ -385,44 +385,137 @@ func TestConcurrentInvitationsOfOneEmailCreateOneUser(t *testing.T) {
 	}
 }
 
+// A change of primary administrator races a delete of either user it
+// names: the incoming candidate, or the outgoing administrator. Whichever
+// wins, every round ends with exactly one user item of the organization
+// flagged primary, the one the profile names, and that user exists: the
+// delete of a user who is primary administrator never goes through. The
+// change is asked alternately by the outgoing administrator (whose item the
+// change reads with the caller's) and by a bystander hub user.
 func TestPrimaryAdministratorChangeRacingADeleteKeepsExactlyOne(t *testing.T) {
-	f := newFixture(t, dynamoTable(t), principal.Standard)
-	ctx := context.Background()
-	for round := 0; round < 10; round++ {
-		email := fmt.Sprintf("candidate%d@acme.test", round)
-		f.invite(f.admin, email)
-		cand := f.accept(email, "Candidate")
-		before, err := f.table.Get(ctx, keys.Org(f.org))
+	for _, store := range []struct {
+		name  string
+		table func(*testing.T) storage.Table
+	}{
+		{"embedded", embeddedTable},
+		{"DynamoDB Local", dynamoTable},
+	} {
+		for _, race := range []struct {
+			name string
+			// victim is, of the outgoing administrator and the
+			// incoming candidate, the user the delete races for.
+			victim func(outgoing, incoming string) string
+		}{
+			{"delete of the incoming candidate", func(_, incoming string) string { return incoming }},
+			{"delete of the outgoing administrator", func(outgoing, _ string) string { return outgoing }},
+		} {
+			t.Run(store.name+"/"+race.name, func(t *testing.T) {
+				f := newFixture(t, store.table(t), principal.Standard)
+				ctx := context.Background()
+				f.invite(f.admin, "bystander@acme.test")
+				bystander := principal.Principal{Kind: principal.HubUser, Org: f.org, Subject: f.accept("bystander@acme.test", "Bystander").User.ID, Plan: principal.Standard}
+				outgoing := f.admin.Subject
+				for round := 0; round < 10; round++ {
+					email := fmt.Sprintf("candidate%d@acme.test", round)
+					f.invite(bystander, email)
+					incoming := f.accept(email, "Candidate").User.ID
+					victim := race.victim(outgoing, incoming)
+					changer := bystander
+					if round%2 == 0 {
+						changer = principal.Principal{Kind: principal.HubUser, Org: f.org, Subject: outgoing, Plan: principal.Standard}
+					}
+					before, err := f.table.Get(ctx, keys.Org(f.org))
+					if err != nil {
+						t.Fatal(err)
+					}
+					var wg sync.WaitGroup
+					var changeErr, deleteErr error
+					wg.Add(2)
+					go func() {
+						defer wg.Done()
+						_, _, changeErr = f.svc.ChangePrimaryAdmin(ctx, changer, before.Version, incoming)
+					}()
+					go func() { defer wg.Done(); deleteErr = f.svc.Delete(ctx, bystander, victim) }()
+					wg.Wait()
+					// Each side either went through or was refused for
+					// the race, never failed otherwise.
+					for side, err := range map[string]error{"change": changeErr, "delete": deleteErr} {
+						switch c := code(err); {
+						case c == "" || c == "changed_concurrently" || c == "primary_administrator" || c == "user_not_found":
+						case errors.Is(err, storage.ErrConflict):
+						default:
+							t.Fatalf("round %d: the %s failed: %v", round, side, err)
+						}
+					}
+
+					o, err := orgs.FromItem(mustGet(t, f.table, keys.Org(f.org)))
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := outgoing
+					if changeErr == nil {
+						want = incoming
+					}
+					if o.PrimaryAdmin != want {
+						t.Fatalf("round %d: the profile names %s; the change answered %v, so want %s", round, o.PrimaryAdmin, changeErr, want)
+					}
+					if deleteErr == nil && victim == o.PrimaryAdmin {
+						t.Fatalf("round %d: the primary administrator %s was deleted (change: %v)", round, victim, changeErr)
+					}
+					if _, err := f.svc.Get(ctx, f.admin, o.PrimaryAdmin); err != nil {
+						t.Fatalf("round %d: the primary administrator %s does not exist: %v", round, o.PrimaryAdmin, err)
+					}
+					_, err = f.svc.Get(ctx, f.admin, victim)
+					if gone := code(err) == "user_not_found"; gone != (deleteErr == nil) {
+						t.Fatalf("round %d: the delete answered %v, and the user is gone: %v (%v)", round, deleteErr, gone, err)
+					}
+					if flagged := primaryFlagged(t, f.table, f.org); fmt.Sprint(flagged) != fmt.Sprint([]string{o.PrimaryAdmin}) {
+						t.Fatalf("round %d: user items flagged primary: %v; want exactly the profile's %s (change: %v, delete: %v)", round, flagged, o.PrimaryAdmin, changeErr, deleteErr)
+					}
+					outgoing = o.PrimaryAdmin
+				}
+			})
+		}
+	}
+}
+
+func mustGet(t *testing.T, table storage.Table, k storage.Key) storage.Item {
+	t.Helper()
+	it, err := table.Get(context.Background(), k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return it
+}
+
+// primaryFlagged are the ids of the organization's user items that carry
+// the Primary flag, read from the table (a strongly consistent query of the
+// organization's partition, never an index).
+func primaryFlagged(t *testing.T, table storage.Table, org string) []string {
+	t.Helper()
+	var flagged []string
+	q := storage.Query{PK: keys.OrgPK(org), Sort: storage.SortPrefix, From: keys.User(org, "").SK}
+	for {
+		page, err := table.Query(context.Background(), q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var wg sync.WaitGroup
-		var changeErr, deleteErr error
-		wg.Add(2)
-		go func() {
-			defer wg.Done()
-			_, _, changeErr = f.svc.ChangePrimaryAdmin(ctx, f.admin, before.Version, cand.User.ID)
-		}()
-		go func() { defer wg.Done(); deleteErr = f.svc.Delete(ctx, f.admin, cand.User.ID) }()
-		wg.Wait()
-		if changeErr == nil && deleteErr == nil {
-			t.Fatalf("round %d: both the change and the delete of the new primary administrator succeeded", round)
+		for _, it := range page.Items {
+			u, err := users.FromItem(it)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if u.Org != org {
+				t.Fatalf("user item %s names organization %s", it.Key, u.Org)
+			}
+			if u.Primary {
+				flagged = append(flagged, u.ID)
+			}
 		}
-		it, err := f.table.Get(ctx, keys.Org(f.org))
-		if err != nil {
-			t.Fatal(err)
+		if page.Cursor == "" {
+			return flagged
 		}
-		o, err := orgs.FromItem(it)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := f.svc.Get(ctx, f.admin, o.PrimaryAdmin); err != nil {
-			t.Fatalf("round %d: the primary administrator %s does not exist: %v", round, o.PrimaryAdmin, err)
-		}
-		if o.PrimaryAdmin == cand.User.ID {
-			// The candidate won; hand the role back for the next round.
-			f.admin.Subject, cand.User.ID = cand.User.ID, f.admin.Subject
-		}
+		q.Cursor = page.Cursor
 	}
 }
 

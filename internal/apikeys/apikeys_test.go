@@ -412,3 +412,43 @@ func TestResolverDecidesOnTheLookupItemAsItIsNow(t *testing.T) {
 		}
 	}
 }
+
+// The resolver tells the function whether a use is due, from the "last
+// used at" of the item it read: a never-used key, and one last recorded a
+// minute ago or more, are due; one recorded within the minute is not.
+func TestTheResolverSaysWhenAKeysUseIsDue(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	created := f.create(t, f.admin, apikeys.CreateInput{Name: "ci", Scopes: []string{apikeys.ScopeRunsStart}})
+	due := func() bool {
+		t.Helper()
+		p, err := f.resolve(created.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.UseDue
+	}
+	steps := []struct {
+		name    string
+		advance time.Duration
+		record  bool // the function records the use before the next step
+		want    bool
+	}{
+		{"never used", 0, true, true},
+		{"just recorded", 0, false, false},
+		{"59 s later", 59 * time.Second, false, false},
+		{"a minute later", time.Second, true, true},
+		{"recorded again", 0, false, false},
+	}
+	for _, s := range steps {
+		f.clock.Advance(s.advance)
+		if got := due(); got != s.want {
+			t.Fatalf("%s: use due %v, want %v", s.name, got, s.want)
+		}
+		if s.record {
+			if err := f.svc.RecordUse(ctx, "acme", created.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}

@@ -21,7 +21,8 @@ import (
 // Resolver is the authorizer's API key resolver (authorizer.APIKeys). It
 // reads one item, the key's lookup item, per decision and writes nothing:
 // the authorizer only reads, and the functions record a key's use
-// (Service.RecordUse).
+// (Service.RecordUse) when the principal says it is due (UseDue, from the
+// "last used at" of the item read here), so other calls read nothing more.
 type Resolver struct {
 	Table authorizer.Getter
 	Now   func() time.Time
@@ -88,5 +89,6 @@ func (r *Resolver) Resolve(ctx context.Context, credential string, _ events.APIG
 	if k.Expired(r.Now()) {
 		return principal.Principal{}, fmt.Errorf("%w: API key %s", authorizer.ErrExpired, id)
 	}
-	return principal.Principal{Kind: principal.APIKey, Org: k.Org, Subject: k.ID, Plan: principal.Plan(k.Plan), Scopes: k.Scopes}, nil
+	useDue := k.LastUsedAt == nil || r.Now().Sub(*k.LastUsedAt) >= UsageInterval
+	return principal.Principal{Kind: principal.APIKey, Org: k.Org, Subject: k.ID, Plan: principal.Plan(k.Plan), Scopes: k.Scopes, UseDue: useDue}, nil
 }

@@ -72,9 +72,11 @@ func (s *Service) scoped(scopes []string, h web.HandlerFunc) web.HandlerFunc {
 	}
 }
 
-// recordUse never fails the request: a key's "last used at" is a hint.
+// recordUse never fails the request: a key's "last used at" is a hint. It
+// runs only when the authorizer, which read the key, says a use is due:
+// about once a minute per key, not on every call.
 func (s *Service) recordUse(r *http.Request, p principal.Principal) {
-	if s.KeyUsage == nil {
+	if s.KeyUsage == nil || !p.UseDue {
 		return
 	}
 	if err := s.KeyUsage.RecordUse(r.Context(), p.Org, p.Subject); err != nil {

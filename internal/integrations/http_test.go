@@ -82,7 +82,7 @@ func TestEachRouteAdmitsItsPrincipalsAndScopes(t *testing.T) {
 		"PUT /v2/runs/triggers/{trigger_id}/status": {apikeys.ScopeRunsReport},
 	}
 	keyWith := func(scopes ...string) principal.Principal {
-		return principal.Principal{Kind: principal.APIKey, Org: "acme", Subject: "01JKEY00000000000000000000", Scopes: scopes}
+		return principal.Principal{Kind: principal.APIKey, Org: "acme", Subject: "01JKEY00000000000000000000", Scopes: scopes, UseDue: true}
 	}
 	endUser := principal.Principal{Kind: principal.EndUser, Org: "acme", Subject: "customer-1"}
 	served := map[string]bool{}
@@ -133,6 +133,27 @@ func TestEachRouteAdmitsItsPrincipalsAndScopes(t *testing.T) {
 		if !served[key] {
 			t.Errorf("%s is not served", key)
 		}
+	}
+}
+
+// A key's use is recorded only when the authorizer, which read the key's
+// "last used at", says it is due; the other calls of the minute read
+// nothing for it.
+func TestAKeysUseIsRecordedOnlyWhenTheAuthorizerSaysItIsDue(t *testing.T) {
+	f := newFixture(t, embeddedTable(t))
+	uses := &recordedUses{}
+	f.svc.KeyUsage = uses
+	rt := web.NewRouter(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	integrations.Routes(rt, f.svc)
+	key := principal.Principal{Kind: principal.APIKey, Org: "acme", Subject: "01JKEY00000000000000000000", Scopes: []string{apikeys.ScopeIntegrationsRead}}
+	for _, due := range []bool{false, true, false} {
+		key.UseDue = due
+		if status, problem := call(t, rt, "GET", "/v2/integrations", key, ""); status != 200 {
+			t.Fatalf("list with the key: %d %+v", status, problem)
+		}
+	}
+	if len(uses.keys) != 1 {
+		t.Fatalf("uses recorded %v, want one: the call the use was due on", uses.keys)
 	}
 }
 

@@ -42,6 +42,10 @@ type Principal struct {
 	PartnerPending bool
 	// Scopes of an API key.
 	Scopes []string
+	// UseDue: the API key's last use was recorded longer ago than the
+	// interval its "last used at" keeps (or never), so the function it
+	// reaches records this one; other calls read nothing for it.
+	UseDue bool
 	// Groups and Tier of a marketplace end-user, from the signed token.
 	Groups []string
 	Tier   string
@@ -76,6 +80,7 @@ const (
 	ctxHidden   = "hidden"
 	ctxInstalls = "allowed_installs"
 	ctxRefused  = "refused"
+	ctxUseDue   = "use_due"
 )
 
 // Refusal is why the authorizer refused a request's credential. API
@@ -133,6 +138,9 @@ func (p Principal) Context() map[string]any {
 		c[ctxPending] = true
 	}
 	list(ctxScopes, p.Scopes)
+	if p.UseDue {
+		c[ctxUseDue] = true
+	}
 	list(ctxGroups, p.Groups)
 	set(ctxTier, p.Tier)
 	list(ctxHidden, p.Hidden)
@@ -186,6 +194,12 @@ func FromContext(c map[string]any) (Principal, error) {
 		p.PartnerPending = v
 	case string:
 		p.PartnerPending = strings.EqualFold(v, "true")
+	}
+	switch v := c[ctxUseDue].(type) {
+	case bool:
+		p.UseDue = v
+	case string:
+		p.UseDue = strings.EqualFold(v, "true")
 	}
 	switch v := c[ctxInstalls].(type) {
 	case float64:

@@ -14,6 +14,7 @@ func TestPrincipalSurvivesTheAuthorizerContextRoundTrip(t *testing.T) {
 		{Kind: principal.HubUser, Org: "o1", Subject: "u1", Plan: principal.Standard},
 		{Kind: principal.PartnerUser, Org: "o1", Subject: "u2", Plan: principal.Lite, Partner: "p1", PartnerPending: true},
 		{Kind: principal.APIKey, Org: "o1", Subject: "k1", Plan: principal.Standard, Scopes: []string{"runs:start"}},
+		{Kind: principal.APIKey, Org: "o1", Subject: "k2", Plan: principal.Standard, Scopes: []string{"runs:read"}, UseDue: true},
 		{Kind: principal.EndUser, Org: "o1", Subject: "eu", Groups: []string{"gold"}, Tier: "t1", Hidden: []string{"i9"}, AllowedInstalls: 3},
 	}
 	for _, p := range cases {

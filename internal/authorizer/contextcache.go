@@ -65,5 +65,6 @@ func samePrincipal(a, b principal.Principal) bool {
 	return a.Kind == b.Kind && a.Org == b.Org && a.Subject == b.Subject && a.Plan == b.Plan &&
 		a.Partner == b.Partner && a.PartnerPending == b.PartnerPending &&
 		slices.Equal(a.Scopes, b.Scopes) && slices.Equal(a.Groups, b.Groups) &&
-		a.Tier == b.Tier && slices.Equal(a.Hidden, b.Hidden) && a.AllowedInstalls == b.AllowedInstalls
+		a.Tier == b.Tier && slices.Equal(a.Hidden, b.Hidden) && a.AllowedInstalls == b.AllowedInstalls &&
+		a.UseDue == b.UseDue
 }

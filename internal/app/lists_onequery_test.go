@@ -7,9 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
@@ -89,20 +87,6 @@ func (h *listHub) must(function, method, target string, p principal.Principal, b
 	}
 }
 
-// tickingClock reads a millisecond later at every reading, so what is
-// created one after the other sorts in that order, and never reaches the
-// minute after which an API key's use is written again.
-func tickingClock() func() time.Time {
-	var mu sync.Mutex
-	last := time.Now()
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		last = last.Add(time.Millisecond)
-		return last
-	}
-}
-
 // TestEveryListIsOneQuery serves each list route of API Access, the
 // integrations function (its hub routes and the public /v2 API) and the
 // Partner Form once, on a page that holds items, and counts the table
@@ -120,7 +104,7 @@ func TestEveryListIsOneQuery(t *testing.T) {
 	}
 	hub := settingstest.New(t, db) // organizations and their users, on the table itself
 	d := &app.Deps{
-		Table: h.table, Keys: keyring, Links: hub.Users.Links, LogOutput: io.Discard, Now: tickingClock(),
+		Table: h.table, Keys: keyring, Links: hub.Users.Links, LogOutput: io.Discard, Now: testenv.TickingClock(),
 		Hashing: passwords.Params{MemoryKiB: 64, Time: 1, Threads: 1},
 	}
 	for _, name := range []string{"api-access", "integrations", "partner-form"} {

@@ -42,24 +42,11 @@ type fixture struct {
 	key             principal.Principal
 }
 
-// ticking is a clock a millisecond apart on every reading, so ids made one
-// after the other sort in that order (ids have millisecond resolution).
-func ticking() func() time.Time {
-	var mu sync.Mutex
-	last := time.Now()
-	return func() time.Time {
-		mu.Lock()
-		defer mu.Unlock()
-		last = last.Add(time.Millisecond)
-		return last
-	}
-}
-
 func newFixture(t *testing.T, table storage.Table) *fixture {
 	const org = "acme"
 	return &fixture{
 		t: t, table: table,
-		svc:      &integrations.Service{Table: table, Now: ticking()},
+		svc:      &integrations.Service{Table: table, Now: testenv.TickingClock()},
 		hub:      principal.Principal{Kind: principal.HubUser, Org: org, Subject: "01JHUB00000000000000000000", Plan: principal.Standard},
 		partner:  principal.Principal{Kind: principal.PartnerUser, Org: org, Subject: "01JPARTNERUSER000000000000", Partner: "01JPARTNER0000000000000000", Plan: principal.Standard},
 		rival:    principal.Principal{Kind: principal.PartnerUser, Org: org, Subject: "01JR1VA1VSER00000000000000", Partner: "01JR1VA1000000000000000000", Plan: principal.Standard},

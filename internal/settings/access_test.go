@@ -23,12 +23,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-lambda-go/events"
-	"github.com/awslabs/aws-lambda-go-api-proxy/httpadapter"
-
 	"github.com/integration-hub/hub/internal/app"
 	"github.com/integration-hub/hub/internal/areas"
-	"github.com/integration-hub/hub/internal/ids"
 	"github.com/integration-hub/hub/internal/keys"
 	"github.com/integration-hub/hub/internal/passwords"
 	"github.com/integration-hub/hub/internal/principal"
@@ -117,34 +113,7 @@ func (f *functions) serve(function string, req settingstest.Request) settingstes
 	if !ok {
 		return f.h.Serve(function, req)
 	}
-	path, query, _ := strings.Cut(req.Path, "?")
-	headers := map[string]string{"authorization": "Bearer test"}
-	if req.Body != "" {
-		headers["content-type"] = "application/json"
-	}
-	if req.IfMatch != "" {
-		headers["if-match"] = req.IfMatch
-	}
-	ev := events.APIGatewayV2HTTPRequest{
-		Version: "2.0", RouteKey: "$default", RawPath: path, RawQueryString: query, Headers: headers, Body: req.Body,
-		RequestContext: events.APIGatewayV2HTTPRequestContext{
-			RequestID: "req-" + ids.New(), Stage: "$default",
-			HTTP:       events.APIGatewayV2HTTPRequestContextHTTPDescription{Method: req.Method, Path: path, Protocol: "HTTP/1.1", SourceIP: "203.0.113.10"},
-			Authorizer: &events.APIGatewayV2HTTPRequestContextAuthorizerDescription{Lambda: settingstest.AuthorizerContext(req.Caller)},
-		},
-	}
-	resp, err := httpadapter.NewV2(rt).ProxyWithContext(context.Background(), ev)
-	if err != nil {
-		f.t.Fatalf("%s %s: the adapter failed: %v", req.Method, req.Path, err)
-	}
-	out := settingstest.Response{Status: resp.StatusCode, Header: http.Header{}, Body: resp.Body}
-	for k, v := range resp.Headers {
-		out.Header.Set(k, v)
-	}
-	if resp.StatusCode >= 400 {
-		_ = json.Unmarshal([]byte(out.Body), &out.Problem)
-	}
-	return out
+	return settingstest.ServeRouter(f.t, rt, req)
 }
 
 // get serves a GET that must answer 200 and decodes its body into v.

@@ -260,6 +260,12 @@ func (h *Hub) Serve(function string, req Request) Response {
 		h.t.Errorf("no settings function %q", function)
 		return Response{}
 	}
+	return ServeRouter(h.t, rt, req)
+}
+
+// ServeRouter is Serve for any function's router.
+func ServeRouter(t testing.TB, rt http.Handler, req Request) Response {
+	t.Helper()
 	path, query, _ := strings.Cut(req.Path, "?")
 	headers := map[string]string{"authorization": "Bearer test"}
 	if req.Body != "" {
@@ -278,7 +284,7 @@ func (h *Hub) Serve(function string, req Request) Response {
 	}
 	resp, err := httpadapter.NewV2(rt).ProxyWithContext(context.Background(), ev)
 	if err != nil {
-		h.t.Errorf("%s %s: the adapter failed: %v", req.Method, req.Path, err)
+		t.Errorf("%s %s: the adapter failed: %v", req.Method, req.Path, err)
 		return Response{}
 	}
 	out := Response{Status: resp.StatusCode, Header: http.Header{}, Body: resp.Body}
@@ -288,7 +294,7 @@ func (h *Hub) Serve(function string, req Request) Response {
 	if resp.IsBase64Encoded {
 		body, err := base64.StdEncoding.DecodeString(resp.Body)
 		if err != nil {
-			h.t.Errorf("%s %s: a base64 body that does not decode: %v", req.Method, req.Path, err)
+			t.Errorf("%s %s: a base64 body that does not decode: %v", req.Method, req.Path, err)
 		}
 		out.Body = string(body)
 	}

@@ -141,6 +141,35 @@ func oauthError(w http.ResponseWriter, status int, code string) {
 	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": "local provider refused: " + code})
 }
 
+// redeem checks a token request's grant type and spends the grant of its
+// code, held in grants under mu: a code works once, with the redirect URI
+// it was issued for. It answers a refusal itself and then returns false.
+func redeem(w http.ResponseWriter, r *http.Request, mu *sync.Mutex, grants map[string]*grant) (*grant, bool) {
+	if r.PostForm.Get("grant_type") != "authorization_code" {
+		oauthError(w, http.StatusBadRequest, "unsupported_grant_type")
+		return nil, false
+	}
+	mu.Lock()
+	g, ok := grants[r.PostForm.Get("code")]
+	spent := ok && g.used
+	if ok {
+		g.used = true
+	}
+	mu.Unlock()
+	if !ok || spent || g.redirectURI != r.PostForm.Get("redirect_uri") {
+		oauthError(w, http.StatusBadRequest, "invalid_grant")
+		return nil, false
+	}
+	return g, true
+}
+
+// pkceMatches reports whether verifier is the S256 code verifier of
+// challenge (RFC 7636).
+func pkceMatches(verifier, challenge string) bool {
+	sum := sha256.Sum256([]byte(verifier))
+	return verifier != "" && base64.RawURLEncoding.EncodeToString(sum[:]) == challenge
+}
+
 func (lp *localProvider) token(w http.ResponseWriter, r *http.Request) {
 	lp.mu.Lock()
 	lp.tokenCalls++
@@ -175,24 +204,12 @@ func (lp *localProvider) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client")
 		return
 	}
-	if r.PostForm.Get("grant_type") != "authorization_code" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type")
+	g, ok := redeem(w, r, &lp.mu, lp.grants)
+	if !ok {
 		return
 	}
-	lp.mu.Lock()
-	g, ok := lp.grants[r.PostForm.Get("code")]
-	spent := ok && g.used
-	if ok {
-		g.used = true
-	}
-	lp.mu.Unlock()
-	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
 	switch {
-	case !ok || spent:
-		oauthError(w, http.StatusBadRequest, "invalid_grant")
-	case g.clientID != id || g.redirectURI != r.PostForm.Get("redirect_uri"):
-		oauthError(w, http.StatusBadRequest, "invalid_grant")
-	case base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge:
+	case g.clientID != id, !pkceMatches(r.PostForm.Get("code_verifier"), g.challenge):
 		oauthError(w, http.StatusBadRequest, "invalid_grant")
 	default:
 		w.Header().Set("Content-Type", "application/json")

@@ -3,8 +3,6 @@ package sourcecontrol_test
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -283,25 +281,12 @@ func (sp *shapedProvider) token(w http.ResponseWriter, r *http.Request) {
 		oauthError(w, http.StatusUnauthorized, "invalid_client")
 		return
 	}
-	if r.PostForm.Get("grant_type") != "authorization_code" {
-		oauthError(w, http.StatusBadRequest, "unsupported_grant_type")
+	g, ok := redeem(w, r, &sp.mu, sp.grants)
+	if !ok {
 		return
 	}
-	sp.mu.Lock()
-	g, ok := sp.grants[r.PostForm.Get("code")]
-	spent := ok && g.used
-	if ok {
-		g.used = true
-	}
-	sp.mu.Unlock()
-	if !ok || spent || g.redirectURI != r.PostForm.Get("redirect_uri") {
-		oauthError(w, http.StatusBadRequest, "invalid_grant")
-		return
-	}
-	verifier := r.PostForm.Get("code_verifier")
 	if sp.shape.pkce {
-		sum := sha256.Sum256([]byte(verifier))
-		if verifier == "" || base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge {
+		if !pkceMatches(r.PostForm.Get("code_verifier"), g.challenge) {
 			oauthError(w, http.StatusBadRequest, "invalid_grant")
 			return
 		}
